@@ -1,0 +1,374 @@
+"""Every parameter of the model in one typed table, and validation of overrides.
+
+Each :class:`Param` carries its default, bounds, unit, a one-line meaning and the rationale or
+source of its default. The table is the single source of truth: the record dtype that kernels
+read (:data:`PARAM_DTYPE`), the CLI's ``--set`` validation and the model document are all
+derived from it.
+
+Clinician and patient traits are drawn per agent from a logit-normal population distribution:
+``trait = sigmoid(logit(centre) + spread * z)``. The parameter named after the trait (e.g.
+``repair_skill``) is the population's median; ``<trait>_spread`` is the standard deviation on the
+logit scale (0 makes every agent identical).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+class ParameterError(ValueError):
+    """A parameter override that names an unknown parameter or an inadmissible value."""
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One model parameter.
+
+    Attributes
+    ----------
+    name : str
+        Identifier used in code, sweeps and ``--set NAME=VALUE``.
+    default : float
+        Default value (calibrated where ``source`` says so).
+    low, high : float
+        Inclusive bounds of admissible values.
+    unit : str
+        Unit or scale of the value.
+    meaning : str
+        One-line meaning.
+    source : str
+        Rationale or literature source of the default.
+    group : str
+        ``clinic``, ``clinician``, ``patient``, ``mechanism`` or ``instrument``.
+    integer : bool
+        Whether only whole numbers are admissible.
+    """
+
+    name: str
+    default: float
+    low: float
+    high: float
+    unit: str
+    meaning: str
+    source: str
+    group: str
+    integer: bool = False
+
+
+_CAL = "calibrated to patterns P1-P9 (docs/MODEL.md)"
+_ASSUMED = "assumption; structural choice, varied in sensitivity analyses"
+
+
+def _trait(name: str, centre: float, spread: float, group: str, meaning: str, source: str):
+    return (
+        Param(name, centre, 0.0, 1.0, "0-1", f"population median of {meaning}", source, group),
+        Param(
+            f"{name}_spread", spread, 0.0, 3.0, "logit sd",
+            f"between-{group} spread of {name} (sd on the logit scale)", source, group,
+        ),
+    )
+
+
+_TABLE: tuple[Param, ...] = (
+    # --- clinic --------------------------------------------------------------------------
+    Param("n_clinicians", 10, 1, 100_000, "clinicians", "clinicians in the clinic",
+          "a mid-sized outpatient service", "clinic", integer=True),
+    Param("patients_per_clinician", 20, 1, 100_000, "patients", "caseload of each clinician",
+          "typical caseload over one treatment cycle", "clinic", integer=True),
+    Param("max_sessions", 20, 1, 200, "sessions", "planned length of a course of treatment",
+          "weekly psychotherapy of about 20 sessions (MODEL.md section 2)", "clinic",
+          integer=True),
+    Param("min_sessions", 6, 1, 200, "sessions",
+          "sessions before an ending on recovery ('good enough') is possible",
+          "good-enough level model (Barkham et al. 2006)", "clinic", integer=True),
+    Param("early_session", 3, 1, 200, "session", "session whose WAI is the 'early alliance'",
+          "Flückiger et al. 2018 use early alliance, typically session 3", "instrument",
+          integer=True),
+    # --- clinician traits ------------------------------------------------------------------
+    *_trait("warmth", 0.6, 0.5, "clinician", "warmth (empathy, validation)", _CAL),
+    *_trait("collaboration", 0.55, 0.5, "clinician",
+            "collaboration (shared goal setting, autonomy support)", _CAL),
+    *_trait("structure", 0.55, 0.5, "clinician", "structure (clear, manageable, agreed tasks)",
+            _CAL),
+    *_trait("pressure", 0.3, 0.6, "clinician", "pressure (pushing its own agenda)", _CAL),
+    *_trait("attunement", 0.5, 0.6, "clinician",
+            "attunement (noticing rupture markers)", _CAL),
+    *_trait("repair_skill", 0.5, 0.6, "clinician",
+            "repair skill (metacommunication)", _CAL),
+    *_trait("technique_efficacy", 0.5, 0.4, "clinician",
+            "technique efficacy (help from specific techniques when the patient engages)", _CAL),
+    # --- patient traits --------------------------------------------------------------------
+    *_trait("severity", 0.55, 0.6, "patient",
+            "intake symptom severity (0.55 is about PHQ-9 15)",
+            "routine-care intake PHQ-9 about 15 (Wakefield et al. 2021)"),
+    *_trait("sensitivity", 0.4, 0.8, "patient",
+            "interpersonal sensitivity (attachment insecurity, transference)", _CAL),
+    *_trait("hostility", 0.3, 0.8, "patient",
+            "hostility/dominance (moves against: confrontation)", _CAL),
+    *_trait("autonomy", 0.4, 0.8, "patient", "baseline relative autonomy of motivation", _CAL),
+    *_trait("expectancy", 0.5, 0.8, "patient", "expectancy and hope at intake", _CAL),
+    *_trait("tolerance", 0.35, 0.6, "patient", "tolerance for difficult tasks", _CAL),
+    # --- step 1: perceived pressure and strain -----------------------------------------------
+    Param("transference_gain", 1.0, 0.0, 5.0, "multiplier",
+          "how much sensitivity amplifies perceived pressure (kappa)", _ASSUMED, "mechanism"),
+    Param("tolerance_bond", 0.3, 0.0, 2.0, "per unit bond",
+          "tolerance gained from the bond (alliance as a secure context)", _CAL, "mechanism"),
+    Param("tolerance_competence", 0.2, 0.0, 2.0, "per unit need",
+          "tolerance gained from competence satisfaction", _CAL, "mechanism"),
+    # --- step 2: rupture -------------------------------------------------------------------
+    Param("rupture_base", -1.2, -10.0, 5.0, "logit", "log-odds of a rupture at no strain",
+          _CAL, "mechanism"),
+    Param("rupture_strain", 3.0, 0.0, 20.0, "logit per unit", "strain's effect on rupture",
+          _CAL, "mechanism"),
+    Param("rupture_weak_bond", 1.5, 0.0, 10.0, "logit per unit",
+          "effect of a weak bond (1 - B) on rupture", _CAL, "mechanism"),
+    Param("rupture_sensitivity", 1.0, 0.0, 10.0, "logit per unit",
+          "effect of interpersonal sensitivity on rupture", _CAL, "mechanism"),
+    Param("rupture_unresolved", 0.2, 0.0, 5.0, "logit per unit",
+          "effect of unresolved strain U on rupture", _CAL, "mechanism"),
+    Param("confrontation_base", -2.0, -10.0, 10.0, "logit",
+          "log-odds that a rupture is a confrontation at zero hostility",
+          "withdrawal is the more frequent type (Eubanks et al. 2018)", "mechanism"),
+    Param("confrontation_hostility", 4.0, 0.0, 20.0, "logit per unit",
+          "effect of hostility on the confrontation share", _ASSUMED, "mechanism"),
+    # --- step 3: detection -----------------------------------------------------------------
+    Param("withdrawal_visibility", 0.5, 0.0, 1.0, "probability factor",
+          "how visible withdrawal markers are relative to confrontation (delta)",
+          "withdrawal is subtle and often missed (Safran & Muran 2000)", "mechanism"),
+    # --- step 4: repair --------------------------------------------------------------------
+    Param("repair_base", -2.0, -10.0, 10.0, "logit", "log-odds of a successful repair at zero",
+          _CAL, "mechanism"),
+    Param("repair_skill_weight", 3.0, 0.0, 20.0, "logit per unit",
+          "effect of repair skill on repair success", _CAL, "mechanism"),
+    Param("repair_bond_weight", 1.5, 0.0, 20.0, "logit per unit",
+          "effect of the current bond on repair success", _CAL, "mechanism"),
+    Param("repair_warmth_weight", 1.0, 0.0, 20.0, "logit per unit",
+          "effect of clinician warmth on repair success", _CAL, "mechanism"),
+    Param("repair_sensitivity_weight", 1.0, 0.0, 20.0, "logit per unit",
+          "how sensitivity hinders repair", _CAL, "mechanism"),
+    Param("repair_bond_gain", 0.3, 0.0, 1.0, "share of the gap",
+          "bond gained by a repair, as a share of 1 - B (above pre-rupture level)",
+          "repaired ruptures strengthen the alliance (Safran & Muran 2000)", "mechanism"),
+    Param("repair_strain_relief", 0.7, 0.0, 1.0, "share",
+          "share of unresolved strain removed by a repair", _ASSUMED, "mechanism"),
+    Param("repair_need_boost", 0.3, 0.0, 1.0, "need units",
+          "autonomy and relatedness fed by a repair", _ASSUMED, "mechanism"),
+    Param("corrective_experience", 0.05, 0.0, 1.0, "share",
+          "share of sensitivity eased by each repair (corrective experience)", _ASSUMED,
+          "mechanism"),
+    Param("repair_time", 0.5, 0.0, 1.0, "share of session",
+          "task work lost when the session turns to the rupture", _ASSUMED, "mechanism"),
+    Param("bond_loss_confrontation", 0.15, 0.0, 1.0, "share of bond",
+          "bond lost after a missed or failed confrontation repair", _CAL, "mechanism"),
+    Param("bond_loss_withdrawal", 0.07, 0.0, 1.0, "share of bond",
+          "bond lost after a missed or failed withdrawal repair", _CAL, "mechanism"),
+    Param("withdrawal_engagement_loss", 0.3, 0.0, 1.0, "share",
+          "engagement lost in the week after an unrepaired withdrawal", _CAL, "mechanism"),
+    Param("trust_loss", 0.1, 0.0, 1.0, "share of trust",
+          "trust lost after an unrepaired rupture", _CAL, "mechanism"),
+    # --- step 5: alliance growth ---------------------------------------------------------------
+    Param("alliance_initial", 0.5, 0.0, 1.0, "0-1",
+          "goal, task and bond at intake for an average-expectancy patient", _CAL, "mechanism"),
+    Param("goal_rate", 0.3, 0.0, 1.0, "per session", "growth rate of goal agreement", _CAL,
+          "mechanism"),
+    Param("task_rate", 0.3, 0.0, 1.0, "per session", "growth rate of task agreement", _CAL,
+          "mechanism"),
+    Param("bond_rate", 0.3, 0.0, 1.0, "per session", "growth rate of the bond", _CAL,
+          "mechanism"),
+    Param("goal_internalisation", 0.5, 0.0, 1.0, "share",
+          "how much goal agreement depends on internalised motivation", _ASSUMED, "mechanism"),
+    Param("strain_wear", 0.3, 0.0, 1.0, "share per unit strain",
+          "wear of goal, task and bond by this session's strain", _CAL, "mechanism"),
+    Param("rapport_initial", 0.5, 0.0, 1.0, "0-1", "initial rapport for a fully warm clinician",
+          _ASSUMED, "mechanism"),
+    Param("rapport_decay", 0.3, 0.0, 1.0, "per session", "decay of rapport (a fading spark)",
+          _ASSUMED, "mechanism"),
+    Param("rapport_weight", 0.5, 0.0, 1.0, "share", "rapport's weight in the perceived bond",
+          _ASSUMED, "mechanism"),
+    Param("trust_rate", 0.1, 0.0, 1.0, "per session", "growth of trust with clinician warmth",
+          _CAL, "mechanism"),
+    # --- step 6-7: needs and internalisation -------------------------------------------------
+    Param("need_initial", 0.4, 0.0, 1.0, "0-1", "need satisfaction at intake", _ASSUMED,
+          "mechanism"),
+    Param("need_rate", 0.3, 0.0, 1.0, "per session",
+          "weight of the latest session in each need (moving average)", _ASSUMED, "mechanism"),
+    Param("pressure_autonomy_cost", 0.8, 0.0, 1.0, "share",
+          "how much clinician pressure undercuts the autonomy fed by collaboration",
+          "controlling styles thwart autonomy (Ng et al. 2012)", "mechanism"),
+    Param("internalisation_rate", 0.15, 0.0, 1.0, "per session",
+          "pace at which internalisation follows need satisfaction", _CAL, "mechanism"),
+    Param("internalisation_pressure", 0.1, 0.0, 1.0, "per session",
+          "pull of controlling pressure on internalisation", _CAL, "mechanism"),
+    # --- step 8: engagement ----------------------------------------------------------------------
+    Param("engagement_base", -2.0, -10.0, 10.0, "logit", "log-odds of doing the tasks at zero",
+          _CAL, "mechanism"),
+    Param("engagement_internalisation", 2.5, 0.0, 20.0, "logit per unit",
+          "effect of internalisation on engagement", _CAL, "mechanism"),
+    Param("engagement_task", 1.5, 0.0, 20.0, "logit per unit",
+          "effect of task agreement on engagement", _CAL, "mechanism"),
+    Param("engagement_bond", 1.0, 0.0, 20.0, "logit per unit", "effect of the bond on engagement",
+          _CAL, "mechanism"),
+    Param("engagement_symptoms", 1.0, 0.0, 20.0, "logit per unit",
+          "how symptoms hold engagement back", _CAL, "mechanism"),
+    Param("engagement_noise", 0.5, 0.0, 5.0, "logit sd", "week-to-week noise in engagement",
+          _ASSUMED, "mechanism"),
+    # --- step 9: symptoms ----------------------------------------------------------------------
+    Param("technique_gain", 0.05, 0.0, 1.0, "share per session",
+          "relative symptom reduction from techniques at full efficacy and engagement", _CAL,
+          "mechanism"),
+    Param("alliance_effect", 0.05, 0.0, 1.0, "share per session",
+          "relative symptom reduction from the alliance itself (acts on the next session)",
+          _CAL, "mechanism"),
+    Param("natural_recovery", 0.0, 0.0, 1.0, "share per session",
+          "relative symptom reduction without treatment (spontaneous remission)", _ASSUMED,
+          "mechanism"),
+    Param("symptom_noise", 0.03, 0.0, 1.0, "0-1 sd", "week-to-week noise in symptoms", _CAL,
+          "mechanism"),
+    Param("life_event_rate", 0.03, 0.0, 1.0, "per week", "probability of a stressful life event",
+          _ASSUMED, "mechanism"),
+    Param("life_event_size", 0.1, 0.0, 1.0, "0-1", "symptom rise from a life event", _ASSUMED,
+          "mechanism"),
+    # --- step 10: reverse path ---------------------------------------------------------------
+    Param("improvement_trust", 1.0, 0.0, 10.0, "per unit improvement",
+          "trust gained from felt improvement (reverse path)", _CAL, "mechanism"),
+    Param("improvement_competence", 1.0, 0.0, 10.0, "per unit improvement",
+          "competence satisfaction gained from felt improvement (reverse path)", _CAL,
+          "mechanism"),
+    # --- step 11: ending -------------------------------------------------------------------------
+    Param("dropout_base", -6.5, -15.0, 5.0, "logit", "log-odds of dropping out per session",
+          _CAL, "mechanism"),
+    Param("dropout_strain", 0.3, 0.0, 10.0, "logit per unit", "effect of unresolved strain U",
+          _CAL, "mechanism"),
+    Param("dropout_alliance", 4.0, 0.0, 20.0, "logit per unit", "effect of a weak alliance (1 - A)",
+          _CAL, "mechanism"),
+    Param("dropout_internalisation", 1.0, 0.0, 20.0, "logit per unit",
+          "effect of low internalisation (1 - I)", _CAL, "mechanism"),
+    Param("dropout_confrontation", 1.5, 0.0, 10.0, "logit",
+          "jump in dropout log-odds after an unrepaired confrontation", _CAL, "mechanism"),
+    Param("recovery_threshold", 0.25, 0.0, 1.0, "0-1 symptoms",
+          "latent symptom level at which treatment ends as 'good enough' (0.25 is about PHQ-9 7)",
+          "PHQ-9 below 10 marks recovery in routine care", "mechanism"),
+    # --- step 12: instruments ------------------------------------------------------------------
+    Param("wai_noise", 0.35, 0.0, 2.0, "WAI points (1-5)", "measurement error of a WAI-SR subscale",
+          "WAI-SR subscale reliability about .85-.90 (Hatcher & Gillaspy 2006)", "instrument"),
+    Param("symptom_score_noise", 2.0, 0.0, 10.0, "PHQ-9 points", "measurement error of the PHQ-9",
+          "PHQ-9 test-retest reliability about .84 (Kroenke et al. 2001)", "instrument"),
+    Param("report_confrontation", 0.8, 0.0, 1.0, "probability",
+          "probability that a patient reports a confrontation rupture",
+          "patients report fewer ruptures than observers (Eubanks et al. 2018)", "instrument"),
+    Param("report_withdrawal", 0.4, 0.0, 1.0, "probability",
+          "probability that a patient reports a withdrawal rupture",
+          "withdrawals are reported least (Eubanks et al. 2018)", "instrument"),
+)
+
+PARAMS: dict[str, Param] = {p.name: p for p in _TABLE}
+"""The parameter table, by name, in a fixed order."""
+
+PARAM_DTYPE = np.dtype([(p.name, np.float64) for p in _TABLE])
+"""Record dtype of one parameter row, as kernels read it (``row.repair_skill``)."""
+
+CLINICIAN_TRAITS = ("warmth", "collaboration", "structure", "pressure", "attunement",
+                    "repair_skill", "technique_efficacy")
+PATIENT_TRAITS = ("severity", "sensitivity", "hostility", "autonomy", "expectancy", "tolerance")
+
+
+def defaults() -> dict[str, float]:
+    """Return every parameter's default, by name."""
+    return {p.name: p.default for p in _TABLE}
+
+
+def check_value(name: str, value: Any) -> float:
+    """Validate one parameter value and return it as a float.
+
+    Parameters
+    ----------
+    name : str
+        Parameter name.
+    value : Any
+        A number, or a string that parses as one (as given on a command line).
+
+    Returns
+    -------
+    float
+        The value, checked against the parameter's type and bounds.
+
+    Raises
+    ------
+    ParameterError
+        With one sentence naming the parameter and what is allowed.
+    """
+    if name not in PARAMS:
+        close = [n for n in PARAMS if n.startswith(name[:4])][:3]
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise ParameterError(f"unknown parameter '{name}'{hint}; `alliance params` lists them all")
+    p = PARAMS[name]
+    allowed = _allowed(p)
+    if isinstance(value, bool):
+        raise ParameterError(f"parameter '{name}' must be {allowed}, not a boolean")
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise ParameterError(f"parameter '{name}' must be {allowed}, got '{value}'") from None
+    if not isinstance(value, int | float | np.integer | np.floating):
+        raise ParameterError(
+            f"parameter '{name}' must be {allowed}, got {type(value).__name__} {value!r}"
+        )
+    x = float(value)
+    if math.isnan(x):
+        raise ParameterError(f"parameter '{name}' must be {allowed}, got NaN")
+    if p.integer and x != round(x):
+        raise ParameterError(f"parameter '{name}' must be {allowed}, got {value}")
+    if not p.low <= x <= p.high:
+        raise ParameterError(f"parameter '{name}' must be {allowed}, got {value}")
+    return x
+
+
+def _allowed(p: Param) -> str:
+    kind = "a whole number" if p.integer else "a number"
+    return f"{kind} from {p.low:g} to {p.high:g}"
+
+
+def resolve(overrides: Mapping[str, Any] | None = None,
+            base: Mapping[str, float] | None = None) -> dict[str, float]:
+    """Return a complete, validated parameter set.
+
+    Parameters
+    ----------
+    overrides : mapping, optional
+        Values to change, by parameter name; each is validated with :func:`check_value`.
+    base : mapping, optional
+        Starting values (a scenario's); the table's defaults where omitted.
+
+    Returns
+    -------
+    dict
+        Every parameter by name.
+    """
+    values = defaults()
+    for source in (base or {}), (overrides or {}):
+        for name, value in source.items():
+            values[name] = check_value(name, value)
+    return values
+
+
+def to_row(values: Mapping[str, float]) -> np.ndarray:
+    """Pack a complete parameter set into one record of :data:`PARAM_DTYPE`."""
+    row = np.zeros(1, dtype=PARAM_DTYPE)
+    for name in PARAMS:
+        row[name] = values[name]
+    return row
+
+
+def table() -> list[dict[str, Any]]:
+    """Return the parameter table as a list of dicts (for docs, ``alliance params``, pandas)."""
+    return [
+        {"name": p.name, "default": p.default, "low": p.low, "high": p.high, "unit": p.unit,
+         "group": p.group, "meaning": p.meaning, "source": p.source}
+        for p in _TABLE
+    ]
