@@ -68,6 +68,7 @@ def advance_dyad(d, c, p, session):
 
     # Pre-session questionnaire: the symptom score of the week just ended (session 1: intake).
     symptoms = d.symptoms
+    d.symptoms_session = symptoms
     d.symptom_score = symptom_score(symptoms, p.symptom_score_noise * z_score)
     if session == 1:
         d.symptom_score_intake = d.symptom_score

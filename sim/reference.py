@@ -70,6 +70,7 @@ def run_session_reference(dyads: np.ndarray, clinicians: np.ndarray, params: np.
     z_wai_bond, z_score = normal_pair_np(key, base + SLOT_WAI_BOND)
 
     symptoms = d["symptoms"]
+    d["symptoms_session"] = symptoms.copy()
     d["symptom_score"] = symptom_score_np(symptoms, p["symptom_score_noise"] * z_score)
     if session == 1:
         d["symptom_score_intake"] = d["symptom_score"].copy()

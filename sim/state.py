@@ -45,9 +45,10 @@ EVENT_FIELDS = ("rupture", "rupture_detected", "rupture_repaired", "rupture_pati
 COUNT_FIELDS = ("sessions", "withdrawals", "confrontations", "detected", "repaired", "reported")
 """Counts over the course of treatment."""
 
-SUMMARY_FIELDS = ("symptom_score_intake", "symptom_score_post", "wai_early", "alliance_sum",
+SUMMARY_FIELDS = ("symptoms_session", "symptom_score_intake", "symptom_score_post", "wai_early", "alliance_sum",
                   "engagement_sum", "symptoms_intake")
-"""Running summaries kept for the per-dyad table."""
+"""Running summaries kept for the tables (``symptoms_session``: latent symptoms at the start of
+the latest session, which its ``symptom_score`` measures; ``symptoms`` has moved on a week)."""
 
 DYAD_DTYPE = np.dtype(
     [("key", np.uint64), ("row", np.int64), ("clinician", np.int64), ("point_id", np.int64),
@@ -213,6 +214,7 @@ def initialise(dyads, clinicians, params):
         d.engagement = 0.0
         d.symptoms = d.severity
         d.symptoms_intake = d.severity
+        d.symptoms_session = d.severity
         d.wai_total = math.nan
         d.wai_goal = math.nan
         d.wai_task = math.nan

@@ -1,0 +1,188 @@
+"""The batch path: whole clinics simulated without agent objects.
+
+:func:`simulate` builds the arrays of one clinic per (parameter row, point, replicate), runs the
+session kernel over all of them at once until every dyad has ended, and returns the per-dyad
+summary and, on request, the per-session panel (schemas in the README). A sweep's chunk is one
+call. For the same seed, point id, replicate and parameters it gives exactly the numbers of
+:class:`sim.model.AllianceModel`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim import kernels
+from sim.params import CLINICIAN_TRAITS, PARAM_DTYPE, PATIENT_TRAITS, to_row
+from sim.scenarios import get as get_scenario
+from sim.state import (
+    ACTIVE,
+    DYAD_DTYPE,
+    LATENT_FIELDS,
+    OBSERVED_FIELDS,
+    RUPTURE_NAMES,
+    STATUS_NAMES,
+    Clinics,
+    build,
+)
+
+KEY_COLUMNS = ("point_id", "rep", "clinician_id", "patient_id")
+PANEL_FIELDS = (*KEY_COLUMNS, *LATENT_FIELDS, *OBSERVED_FIELDS, "rupture", "rupture_detected",
+                "rupture_repaired", "rupture_patient_reported", "status")
+PANEL_SOURCES = {"symptoms": "symptoms_session"}
+"""Panel columns read from another record field: the panel's latent ``symptoms`` are those at
+the session's start, the level its ``symptom_score`` measures."""
+PANEL_DTYPE = np.dtype([("session", np.int32)] + [(f, DYAD_DTYPE[f]) for f in PANEL_FIELDS])
+"""Compact record dtype of panel rows, before they become a table."""
+
+
+@dataclass
+class SimulationResult:
+    """What :func:`simulate` returns.
+
+    Attributes
+    ----------
+    dyads : pandas.DataFrame
+        Per-dyad summary, one row per patient per clinic.
+    sessions : pandas.DataFrame or None
+        Per-session panel (one row per attended session), if asked for.
+    dyad_sessions : int
+        Dyad-sessions simulated (the unit of throughput).
+    """
+
+    dyads: pd.DataFrame
+    sessions: pd.DataFrame | None
+    dyad_sessions: int
+
+
+def parameter_rows(params: Any = None, scenario: str = "psychotherapy") -> np.ndarray:
+    """Return parameter rows (:data:`~sim.params.PARAM_DTYPE`) from overrides or rows.
+
+    Parameters
+    ----------
+    params : None, mapping, sequence of mappings, or numpy.ndarray
+        Overrides of one point, of several points, or ready rows.
+    scenario : str
+        Scenario whose values the overrides apply to.
+    """
+    if isinstance(params, np.ndarray) and params.dtype == PARAM_DTYPE:
+        return params
+    points = [params or {}] if params is None or isinstance(params, Mapping) else list(params)
+    base = get_scenario(scenario)
+    return np.concatenate([to_row(base.parameters(dict(p))) for p in points])
+
+
+def simulate(params: Any = None, *, seed: int = 0, scenario: str = "psychotherapy",
+             point_ids: Sequence[int] | np.ndarray | None = None,
+             reps: Sequence[int] | np.ndarray | None = None,
+             rows: Sequence[int] | np.ndarray | None = None,
+             record_sessions: bool = False, parallel: bool = False) -> SimulationResult:
+    """Simulate clinics to the end of treatment.
+
+    Parameters
+    ----------
+    params : None, mapping, sequence of mappings, or numpy.ndarray
+        Parameter overrides of one point, of several points, or ready parameter rows.
+    seed : int
+        Root seed. Draws depend only on (seed, point id, replicate, clinician, patient, session).
+    scenario : str
+        Scenario the overrides apply to.
+    point_ids, reps, rows : array-like, optional
+        One entry per clinic: its point id, replicate and parameter row. By default one clinic
+        per parameter row, with point id = row index and replicate 0.
+    record_sessions : bool
+        Also return the per-session panel.
+    parallel : bool
+        Use the multi-threaded kernel (same numbers, more cores).
+
+    Returns
+    -------
+    SimulationResult
+    """
+    clinics = build(parameter_rows(params, scenario), seed, point_ids=point_ids, reps=reps,
+                    rows=rows)
+    panel = run_to_end(clinics, record_sessions=record_sessions, parallel=parallel)
+    return SimulationResult(
+        dyads=dyad_summary(clinics),
+        sessions=panel_frame(panel) if record_sessions else None,
+        dyad_sessions=int(clinics.dyads["sessions"].sum()),
+    )
+
+
+def run_to_end(clinics: Clinics, *, record_sessions: bool = False,
+               parallel: bool = False) -> list[np.ndarray]:
+    """Run sessions until every dyad has ended; return the panel's record blocks if asked."""
+    step = kernels.run_session_parallel if parallel else kernels.run_session
+    dyads = clinics.dyads
+    blocks: list[np.ndarray] = []
+    while clinics.session < clinics.max_sessions:
+        clinics.session += 1
+        if step(dyads, clinics.clinicians, clinics.params, clinics.session) == 0:
+            break
+        if record_sessions:
+            blocks.append(session_block(clinics))
+    return blocks
+
+
+def session_block(clinics: Clinics) -> np.ndarray:
+    """Return this session's panel rows (dyads that attended it) as a compact record array."""
+    dyads = clinics.dyads
+    attended = dyads[dyads["sessions"] == clinics.session]
+    block = np.empty(len(attended), dtype=PANEL_DTYPE)
+    block["session"] = clinics.session
+    for name in PANEL_FIELDS:
+        block[name] = attended[PANEL_SOURCES.get(name, name)]
+    return block
+
+
+def panel_frame(blocks: list[np.ndarray]) -> pd.DataFrame:
+    """Turn panel blocks into the per-session table, sorted by keys and session."""
+    records = np.concatenate(blocks) if blocks else np.empty(0, dtype=PANEL_DTYPE)
+    frame = pd.DataFrame({name: records[name] for name in records.dtype.names})
+    frame = frame[[*KEY_COLUMNS, "session", *PANEL_FIELDS[len(KEY_COLUMNS):]]]
+    frame["rupture"] = pd.Categorical.from_codes(frame["rupture"], RUPTURE_NAMES)
+    frame["status"] = pd.Categorical.from_codes(frame["status"], STATUS_NAMES)
+    for name in ("rupture_detected", "rupture_repaired", "rupture_patient_reported"):
+        frame[name] = frame[name].astype(bool)
+    return frame.sort_values([*KEY_COLUMNS, "session"], ignore_index=True)
+
+
+def dyad_summary(clinics: Clinics) -> pd.DataFrame:
+    """Return the per-dyad summary table of clinics run (fully or partly)."""
+    d = clinics.dyads
+    clin = clinics.clinicians[d["clinician"]]
+    attended = np.maximum(d["sessions"], 1)
+    ruptures = d["withdrawals"] + d["confrontations"]
+    columns: dict[str, Any] = {name: d[name] for name in KEY_COLUMNS}
+    columns |= {f"clinician_{t}": clin[t] for t in CLINICIAN_TRAITS}
+    columns |= {t: d[t] for t in PATIENT_TRAITS if t != "sensitivity"}
+    columns |= {
+        "symptoms_intake": d["symptoms_intake"],
+        "symptoms_final": d["symptoms"],
+        "symptom_score_intake": d["symptom_score_intake"],
+        "symptom_score_post": d["symptom_score_post"],
+        "sessions": d["sessions"],
+        "status": pd.Categorical.from_codes(d["status"], STATUS_NAMES),
+        "ruptures": ruptures,
+        "withdrawals": d["withdrawals"],
+        "confrontations": d["confrontations"],
+        "detected": d["detected"],
+        "repaired": d["repaired"],
+        "reported": d["reported"],
+        "wai_early": d["wai_early"],
+        "wai_final": d["wai_total"],
+        "alliance_mean": np.where(d["sessions"] > 0, d["alliance_sum"] / attended, np.nan),
+        "internalisation_final": d["internalisation"],
+        "engagement_mean": np.where(d["sessions"] > 0, d["engagement_sum"] / attended, np.nan),
+    }
+    frame = pd.DataFrame(columns)
+    return frame.sort_values(list(KEY_COLUMNS), ignore_index=True)
+
+
+def still_active(clinics: Clinics) -> int:
+    """Return how many dyads are still in treatment."""
+    return int(np.count_nonzero(clinics.dyads["status"] == ACTIVE))

@@ -1,0 +1,172 @@
+"""The ``alliance`` command line.
+
+Each subcommand is a small function ``cmd_<name>(args) -> int``; :func:`main` parses, dispatches
+and turns every error a user can cause into one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from sim.params import ParameterError, check_value, table
+from sim.scenarios import SCENARIOS
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """An error the user can fix; printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr with exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _parse_set(items: Sequence[str]) -> dict[str, float]:
+    """Parse repeated ``--set NAME=VALUE`` into validated overrides."""
+    overrides: dict[str, float] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--set takes NAME=VALUE, got '{item}'")
+        overrides[name.strip()] = check_value(name.strip(), value)
+    return overrides
+
+
+def writable_dir(path: str | Path) -> Path:
+    """Create ``path`` if needed and check that files can be written in it.
+
+    Raises
+    ------
+    UsageError
+        Naming the directory and why it cannot be used.
+    """
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".probe-"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"--out '{out}' is not a writable directory ({exc.strerror})") from None
+    return out
+
+
+def _add_clinic_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", type=int, default=2026, help="root seed (default: %(default)s)")
+    p.add_argument("--scenario", default="psychotherapy",
+                   help="scenario to start from (`alliance scenarios` lists them)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
+                   help="change a parameter (repeatable; `alliance params` lists them)")
+    p.add_argument("--clinicians", type=int, help="clinicians in the clinic")
+    p.add_argument("--patients-per-clinician", type=int, help="caseload of each clinician")
+    p.add_argument("--sessions", type=int, help="planned sessions (max_sessions)")
+
+
+def _clinic_overrides(args: argparse.Namespace) -> dict[str, float]:
+    overrides = _parse_set(args.overrides)
+    for option, name in (("clinicians", "n_clinicians"),
+                         ("patients_per_clinician", "patients_per_clinician"),
+                         ("sessions", "max_sessions")):
+        value = getattr(args, option)
+        if value is not None:
+            try:
+                overrides[name] = check_value(name, value)
+            except ParameterError as exc:
+                raise UsageError(f"--{option.replace('_', '-')}: {exc}") from None
+    return overrides
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the parser of the ``alliance`` command and its subcommands."""
+    parser = _Parser(
+        prog="alliance",
+        description="Simulate the working alliance between clinicians and patients: "
+                    "goals, tasks and bond, needs and motivation, ruptures and repairs.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                parser_class=_Parser)
+
+    run = sub.add_parser(
+        "run", help="simulate one clinic and summarise it",
+        description="Simulate one clinic of a scenario to the end of treatment, print a "
+                    "summary, and write dyads.parquet (one row per patient), sessions.parquet "
+                    "(one row per attended session) and trajectories.png into --out.",
+    )
+    _add_clinic_options(run)
+    run.add_argument("--out", default="results/run", help="output directory (default: %(default)s)")
+    run.set_defaults(func=cmd_run)
+
+    params = sub.add_parser("params", help="list every parameter with default, bounds, meaning",
+                            description="List the parameter table: name, default, bounds, "
+                                        "unit, meaning and source of the default.")
+    params.add_argument("--group", help="only this group (clinic, clinician, patient, "
+                                        "mechanism, instrument)")
+    params.set_defaults(func=cmd_params)
+
+    scenarios = sub.add_parser("scenarios", help="list the scenarios",
+                               description="List the scenarios with a one-line description.")
+    scenarios.set_defaults(func=cmd_scenarios)
+    return parser
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Simulate one clinic, print its summary, write tables and the figure."""
+    from sim.run import run_clinic
+
+    overrides = _clinic_overrides(args)
+    out = writable_dir(args.out)
+    report = run_clinic(seed=args.seed, scenario=args.scenario, overrides=overrides, out=out)
+    print(report)
+    return 0
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    """Print the parameter table."""
+    rows = [r for r in table() if args.group in (None, r["group"])]
+    if not rows:
+        raise UsageError(f"--group '{args.group}' has no parameters; use clinic, clinician, "
+                         "patient, mechanism or instrument")
+    width = max(len(r["name"]) for r in rows)
+    for r in rows:
+        bounds = f"[{r['low']:g}, {r['high']:g}]"
+        print(f"{r['name']:<{width}}  {r['default']:>8g}  {bounds:<16} {r['meaning']}")
+    return 0
+
+
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    """Print the scenarios."""
+    width = max(len(name) for name in SCENARIOS)
+    for name, scenario in SCENARIOS.items():
+        print(f"{name:<{width}}  {scenario.description}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``alliance`` command; return its exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (UsageError, ParameterError) as exc:
+        print(f"alliance {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"alliance {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # Output piped into a pager or `head` that closed early: not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
