@@ -82,7 +82,7 @@ class Patient(mesa.Agent):
 
     @property
     def rupture(self) -> str:
-        """This session's rupture: ``none``, ``withdrawal`` or ``confrontation``."""
+        """Rupture in the latest session: ``none``, ``withdrawal`` or ``confrontation``."""
         return RUPTURE_NAMES[int(self.model.clinics.dyads[self.index]["rupture"])]
 
     @property

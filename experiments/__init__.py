@@ -1,0 +1,1 @@
+"""Experiments: sweep specs and designs, the runner, the results store, analyses, validation."""

@@ -8,11 +8,11 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only; never needs a display
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from sim.instruments import PHQ9_MAX  # noqa: E402
+from sim.instruments import PHQ9_MAX
 
 PART_COLOURS = {"goal": "#1b9e77", "task": "#7570b3", "bond": "#d95f02"}
 RUPTURE_COLOURS = {"withdrawal": "#e6ab02", "confrontation": "#e7298a"}

@@ -44,7 +44,8 @@ class ClinicSummary:
             f"ruptures per session     withdrawal {self.withdrawals_per_session:.3f}, "
             f"confrontation {self.confrontations_per_session:.3f} "
             f"(patient-reported {self.reported_per_session:.3f})",
-            f"ruptures detected        {self.detected_share:.1%}, repaired {self.repaired_share:.1%}",
+            f"ruptures detected        {self.detected_share:.1%}, "
+            f"repaired {self.repaired_share:.1%}",
             f"alliance (WAI-SR 1-5)    session 3 {self.wai_early:.2f}, end {self.wai_final:.2f}",
             f"symptoms (PHQ-9 0-27)    pre {self.symptom_pre:.1f}, post {self.symptom_post:.1f}, "
             f"pre-post d {self.pre_post_d:.2f}",
@@ -93,7 +94,7 @@ def run_clinic(*, seed: int, scenario: str, overrides: dict[str, float], out: Pa
     str
         The printed summary, ending with where the files are.
     """
-    result = simulate(overrides, seed=seed, scenario=scenario, record_sessions=True)
+    result = simulate(overrides, seed=seed, scenario=scenario, record_sessions=True, parallel=True)
     assert result.sessions is not None
     write_parquet(result.dyads, out / "dyads.parquet")
     write_parquet(result.sessions, out / "sessions.parquet")

@@ -45,8 +45,8 @@ EVENT_FIELDS = ("rupture", "rupture_detected", "rupture_repaired", "rupture_pati
 COUNT_FIELDS = ("sessions", "withdrawals", "confrontations", "detected", "repaired", "reported")
 """Counts over the course of treatment."""
 
-SUMMARY_FIELDS = ("symptoms_session", "symptom_score_intake", "symptom_score_post", "wai_early", "alliance_sum",
-                  "engagement_sum", "symptoms_intake")
+SUMMARY_FIELDS = ("symptoms_session", "symptom_score_intake", "symptom_score_post", "wai_early",
+                  "alliance_sum", "engagement_sum", "symptoms_intake")
 """Running summaries kept for the tables (``symptoms_session``: latent symptoms at the start of
 the latest session, which its ``symptom_score`` measures; ``symptoms`` has moved on a week)."""
 
