@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -85,8 +85,19 @@ def _clinic_overrides(args: argparse.Namespace) -> dict[str, float]:
     return overrides
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the parser of the ``alliance`` command and its subcommands."""
+AddCommands = Callable[[argparse._SubParsersAction], None]
+"""A function that registers more subcommands (experiments, dashboard) on the subparsers."""
+
+
+def build_parser(extra: Iterable[AddCommands] = ()) -> argparse.ArgumentParser:
+    """Return the parser of the ``alliance`` command and its subcommands.
+
+    Parameters
+    ----------
+    extra : iterable of callables
+        Functions registering more subcommands; the layers above ``sim`` (experiments, the
+        dashboard) add theirs this way, so ``sim`` never imports them.
+    """
     parser = _Parser(
         prog="alliance",
         description="Simulate the working alliance between clinicians and patients: "
@@ -115,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     scenarios = sub.add_parser("scenarios", help="list the scenarios",
                                description="List the scenarios with a one-line description.")
     scenarios.set_defaults(func=cmd_scenarios)
+    for add in extra:
+        add(sub)
     return parser
 
 
@@ -150,9 +163,9 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, extra: Iterable[AddCommands] = ()) -> int:
     """Run the ``alliance`` command; return its exit status."""
-    parser = build_parser()
+    parser = build_parser(extra)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -12,7 +12,9 @@ here is tested in ``tests/test_rng.py`` (uniformity, normal moments, independenc
 neighbouring keys and counters).
 
 Each function exists twice: a Numba version for kernels and a NumPy version (suffix ``_np``) for
-the reference implementation and for key derivation in Python. They agree bit for bit.
+the reference implementation and for key derivation in Python. The integer functions and
+:func:`uniform` agree bit for bit; normals agree to a few ulp, because NumPy's vectorised ``log``
+may differ from the C library's (which Numba calls) in the last bit.
 """
 
 from __future__ import annotations

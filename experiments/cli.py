@@ -1,0 +1,181 @@
+"""The ``alliance`` console script: the model's commands plus sweeps, summaries and studies.
+
+``sim.cli`` holds the model's commands (``run``, ``params``, ``scenarios``); this module adds the
+experiment commands on top, so that ``sim`` never imports ``experiments``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from sim import cli as sim_cli
+from sim.cli import UsageError
+
+EXIT_FAILED_CHUNKS = 1
+
+
+def _add_executor_options(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group("where chunks run (default: a local process pool, all cores)")
+    group.add_argument("--workers", type=int, help="local worker processes")
+    group.add_argument("--serial", action="store_true", help="run in this process, one by one")
+    group.add_argument("--dask-local", type=int, metavar="N",
+                       help="start a Dask LocalCluster with N workers")
+    group.add_argument("--dask-scheduler", metavar="ADDRESS",
+                       help="join a running Dask scheduler (e.g. started by dask-jobqueue)")
+    p.add_argument("--chunk-size", type=int, help="clinics per chunk (default: ~200,000 dyads)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Register ``sweep``, ``summarize``, ``sensitivity`` and ``study``."""
+    sweep = sub.add_parser(
+        "sweep", help="run a parameter sweep from a TOML spec (resumable)",
+        description="Run the sweep a TOML spec describes into --out: design.parquet, "
+                    "runs/part-*.parquet (per-dyad summaries), sessions/part-*.parquet when "
+                    "recorded, manifest.json and a ledger. Running the same command again "
+                    "resumes where it stopped.")
+    sweep.add_argument("spec", help="sweep spec (TOML; see the README)")
+    sweep.add_argument("--out", required=True, help="results directory")
+    _add_executor_options(sweep)
+    sweep.set_defaults(func=cmd_sweep)
+
+    summ = sub.add_parser(
+        "summarize", help="per-point means and 95%% intervals of a sweep's outcomes",
+        description="Write summary.parquet and summary.csv into DIR: per design point, the "
+                    "mean over replicated clinics of each outcome with a 95%% t-interval.")
+    summ.add_argument("dir", help="results directory of a sweep")
+    summ.set_defaults(func=cmd_summarize)
+
+    sens = sub.add_parser(
+        "sensitivity", help="Sobol indices of an outcome (sobol designs)",
+        description="Compute first-order and total Sobol indices (SALib) of one outcome of a "
+                    "finished sobol sweep; write a CSV and a bar chart into DIR.")
+    sens.add_argument("dir", help="results directory of a sobol sweep")
+    sens.add_argument("--outcome", required=True, help="outcome, e.g. dropout_rate")
+    sens.set_defaults(func=cmd_sensitivity)
+
+    study = sub.add_parser(
+        "study", help="run a named study and write its report",
+        description="Run a named study (its sweep config is in experiments/configs/) into "
+                    "--out and write report.md with figures. Resumes like sweep.")
+    study.add_argument("name", help="study name (`alliance study --list`)", nargs="?")
+    study.add_argument("--list", action="store_true", help="list the studies")
+    study.add_argument("--out", help="results directory (default: results/<name>)")
+    study.add_argument("--replicates", type=int, help="replicates (default: the config's)")
+    _add_executor_options(study)
+    study.set_defaults(func=cmd_study)
+
+
+def _run(spec, out: Path, args: argparse.Namespace):
+    from experiments.executors import ExecutorError, open_executor
+    from experiments.runner import run_sweep
+    from experiments.store import StoreError
+
+    for option in ("workers", "dask_local", "chunk_size"):
+        value = getattr(args, option)
+        if value is not None and value < 1:
+            raise UsageError(f"--{option.replace('_', '-')} must be a whole number >= 1, "
+                             f"got {value}")
+    out = sim_cli.writable_dir(out) if not out.exists() else out
+    try:
+        with open_executor(serial=args.serial, workers=args.workers, dask_local=args.dask_local,
+                           dask_scheduler=args.dask_scheduler) as executor:
+            outcome = run_sweep(spec, out, executor=executor, chunk_size=args.chunk_size,
+                                progress=not args.quiet)
+    except (StoreError, ExecutorError) as exc:
+        raise UsageError(str(exc)) from None
+    print(f"{spec.name}: {outcome.done} chunks run, {outcome.skipped} already done, "
+          f"{len(outcome.failed)} failed; {outcome.dyad_sessions:,} dyad-sessions in "
+          f"{outcome.seconds:.1f} s ({outcome.rate / 1e6:.2f} M/s); results in {out}")
+    if outcome.failed:
+        for chunk, error in outcome.failed:
+            print(f"chunk {chunk} failed: {error}", file=sys.stderr)
+        print(f"{len(outcome.failed)} chunks failed (recorded in {out / 'ledger.jsonl'}); "
+              "run the command again to retry them", file=sys.stderr)
+    return outcome
+
+
+def _checked_out(out: str) -> Path:
+    """Refuse an --out that is a file (before anything is written)."""
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--out '{path}' is a file, not a directory")
+    return path
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run or resume a sweep."""
+    from experiments.spec import SpecError, load
+
+    try:
+        spec = load(args.spec)
+    except SpecError as exc:
+        raise UsageError(str(exc)) from None
+    outcome = _run(spec, _checked_out(args.out), args)
+    return EXIT_FAILED_CHUNKS if outcome.failed else 0
+
+
+def cmd_summarize(args: argparse.Namespace) -> int:
+    """Summarise a sweep."""
+    from experiments.summarize import summarize
+
+    try:
+        summary = summarize(args.dir)
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"{len(summary)} points summarised; wrote {Path(args.dir) / 'summary.parquet'} and "
+          f"{Path(args.dir) / 'summary.csv'}")
+    return 0
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    """Sobol indices of one outcome."""
+    from experiments.sensitivity import SensitivityError, sobol_indices
+
+    try:
+        table = sobol_indices(args.dir, args.outcome)
+    except (SensitivityError, FileNotFoundError) as exc:
+        raise UsageError(str(exc)) from None
+    print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    print(f"wrote {Path(args.dir) / f'sensitivity-{args.outcome}.csv'} and .png")
+    return 0
+
+
+def cmd_study(args: argparse.Namespace) -> int:
+    """Run a named study and write its report."""
+    from dataclasses import replace
+
+    from experiments.spec import load
+    from experiments.studies import STUDIES
+
+    if args.list or not args.name:
+        for name, study in STUDIES.items():
+            print(f"{name:<18} {study.question}")
+        return 0
+    if args.name not in STUDIES:
+        raise UsageError(f"unknown study '{args.name}'; choose one of: {', '.join(STUDIES)}")
+    study = STUDIES[args.name]
+    spec = load(study.config)
+    if args.replicates is not None:
+        if args.replicates < 1:
+            raise UsageError(f"--replicates must be a whole number >= 1, got {args.replicates}")
+        spec = replace(spec, replicates=args.replicates)
+    out = _checked_out(args.out or f"results/{args.name}")
+    outcome = _run(spec, out, args)
+    if outcome.failed:
+        return EXIT_FAILED_CHUNKS
+    path = study.report(out)
+    print(f"report: {path}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``alliance`` command (model, experiment and dashboard commands)."""
+    return sim_cli.main(argv, extra=(add_commands,))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

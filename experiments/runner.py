@@ -1,0 +1,267 @@
+"""The experiment runner: a sweep cut into chunks, run through any executor, durably.
+
+A *unit* is one clinic: (design point, replicate). A *chunk* is a block of consecutive points of
+one replicate, and one batch-path call (:func:`sim.batch.simulate`). Chunk ids name their
+replicate and first point (``r0003-p000120``), so adding replicates adds chunks and never changes
+existing ones.
+
+The driver submits chunks to a :class:`concurrent.futures.Executor` (serial, a local process pool,
+or Dask's ``client.get_executor()``), a bounded number at a time so memory does not grow with the
+sweep; each worker writes its chunk's part files atomically and returns a receipt; the driver
+appends the receipt to the store's ledger. Resuming is planning the chunks again and skipping the
+committed ones. A failing chunk is ledgered with its error and the others go on.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from experiments.designs import build_design
+from experiments.progress import SweepProgress
+from experiments.spec import SweepSpec
+from experiments.store import Store, StoreError, now
+from sim.batch import KEY_COLUMNS, parameter_rows, simulate
+from sim.io import write_parquet
+
+TARGET_DYADS_PER_CHUNK = 200_000
+"""Default chunk size in dyads (a few seconds of kernel time, ~60 MB of state)."""
+TARGET_DYADS_PER_CHUNK_WITH_SESSIONS = 20_000
+"""Default when the per-session panel is recorded (about 15 panel rows per dyad)."""
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    """Everything a worker needs to run one chunk (picklable, no open files)."""
+
+    chunk: str
+    root: str
+    params: np.ndarray
+    point_ids: np.ndarray
+    rep: int
+    seed: int
+    varied: pd.DataFrame
+    record_sessions: bool
+
+
+@dataclass
+class SweepOutcome:
+    """What a sweep did.
+
+    Attributes
+    ----------
+    planned, skipped, done : int
+        Chunks planned, found committed already, and committed by this run.
+    failed : list of tuple
+        ``(chunk, error)`` of every chunk that failed in this run.
+    dyad_sessions : int
+        Dyad-sessions simulated by this run.
+    seconds : float
+        Wall time of this run.
+    """
+
+    planned: int = 0
+    skipped: int = 0
+    done: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    dyad_sessions: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        """Dyad-sessions per second of wall time."""
+        return self.dyad_sessions / self.seconds if self.seconds > 0 else 0.0
+
+
+class SerialExecutor(Executor):
+    """Run each submitted call at once, in this process (for debugging and small sweeps)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        """Call ``fn`` now; return a finished future holding its result or exception."""
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:  # the future carries it to the driver, as a pool would
+            future.set_exception(exc)
+        return future
+
+
+def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
+    """Return a local process pool (default: all cores), started with ``spawn``.
+
+    ``spawn`` gives each worker a clean interpreter (no inherited threads or locks) without
+    changing the global start method.
+    """
+    return ProcessPoolExecutor(max_workers=workers or os.cpu_count(),
+                               mp_context=multiprocessing.get_context("spawn"))
+
+
+def plan_layout(spec: SweepSpec, design: pd.DataFrame, chunk_size: int | None) -> dict[str, Any]:
+    """Return the chunk layout: how many points (clinics of one replicate) a chunk holds."""
+    rows = point_rows(spec, design)
+    clinic = int((rows["n_clinicians"] * rows["patients_per_clinician"]).max())
+    if chunk_size is None:
+        target = (TARGET_DYADS_PER_CHUNK_WITH_SESSIONS if "sessions" in spec.record
+                  else TARGET_DYADS_PER_CHUNK)
+        chunk_size = max(1, target // clinic)
+    return {"points_per_chunk": int(chunk_size), "points": len(design)}
+
+
+def point_rows(spec: SweepSpec, design: pd.DataFrame) -> np.ndarray:
+    """Return one parameter row per design point: scenario, fixed values, then the point's."""
+    base = parameter_rows(spec.fixed, spec.scenario)
+    rows = np.repeat(base, len(design))
+    for name in spec.varied:
+        values = design[name].to_numpy(dtype=float)
+        given = ~np.isnan(values)  # a list point may leave a parameter at its base value
+        rows[name][given] = values[given]
+    return rows
+
+
+def plan_chunks(spec: SweepSpec, design: pd.DataFrame, layout: dict[str, Any],
+                skip: set[str], root: Path) -> Iterator[ChunkTask]:
+    """Yield the chunks still to run, replicate by replicate (lazily: memory stays flat)."""
+    rows = point_rows(spec, design)
+    size = layout["points_per_chunk"]
+    varied = design.set_index("point_id")
+    for rep in range(spec.replicates):
+        for start in range(0, len(design), size):
+            chunk = f"r{rep:04d}-p{start:06d}"
+            if chunk in skip:
+                continue
+            stop = min(start + size, len(design))
+            yield ChunkTask(
+                chunk=chunk, root=str(root), params=rows[start:stop],
+                point_ids=design["point_id"].to_numpy()[start:stop], rep=rep, seed=spec.seed,
+                varied=varied.iloc[start:stop], record_sessions="sessions" in spec.record,
+            )
+
+
+def count_chunks(spec: SweepSpec, layout: dict[str, Any]) -> int:
+    """Return the number of chunks of the full sweep."""
+    per_rep = -(-layout["points"] // layout["points_per_chunk"])
+    return per_rep * spec.replicates
+
+
+def run_chunk(task: ChunkTask) -> dict[str, Any]:
+    """Simulate one chunk, write its part files atomically, return its receipt."""
+    started = time.perf_counter()
+    n = len(task.point_ids)
+    result = simulate(task.params, seed=task.seed, point_ids=task.point_ids,
+                      reps=np.full(n, task.rep), rows=np.arange(n),
+                      record_sessions=task.record_sessions)
+    store = Store(task.root)
+    dyads = with_varied(result.dyads, task.varied)
+    write_parquet(dyads, store.part("runs", task.chunk))
+    if task.record_sessions and result.sessions is not None:
+        write_parquet(result.sessions, store.part("sessions", task.chunk))
+    return {"chunk": task.chunk, "status": "ok", "rows": len(dyads),
+            "dyad_sessions": result.dyad_sessions,
+            "seconds": round(time.perf_counter() - started, 4), "finished": now(),
+            "worker": os.getpid()}
+
+
+def with_varied(dyads: pd.DataFrame, varied: pd.DataFrame) -> pd.DataFrame:
+    """Insert the varied parameters' values after the key columns."""
+    if varied.columns.empty:
+        return dyads
+    values = varied.reindex(dyads["point_id"].to_numpy())
+    keys = dyads[list(KEY_COLUMNS)]
+    rest = dyads.drop(columns=list(KEY_COLUMNS))
+    return pd.concat([keys, values.reset_index(drop=True), rest], axis=1)
+
+
+def run_sweep(spec: SweepSpec, out: str | Path, *, executor: Executor | None = None,
+              chunk_size: int | None = None, max_in_flight: int | None = None,
+              progress: bool = False) -> SweepOutcome:
+    """Run (or resume) a sweep into ``out``.
+
+    Parameters
+    ----------
+    spec : SweepSpec
+        The validated spec.
+    out : str or Path
+        Results directory; created if needed, refused if it holds another spec's results.
+    executor : concurrent.futures.Executor, optional
+        Where chunks run; :class:`SerialExecutor` if omitted. The caller owns it.
+    chunk_size : int, optional
+        Points (clinics of one replicate) per chunk; default sized to ~200,000 dyads. Fixed at a
+        directory's first run.
+    max_in_flight : int, optional
+        Chunks submitted but not finished at once (default: 2 per worker, at least 4).
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    SweepOutcome
+
+    Raises
+    ------
+    StoreError
+        If ``out`` cannot hold this sweep.
+    """
+    store = Store(out)
+    previous = store.check_compatible(spec)
+    design = build_design(spec)
+    layout = plan_layout(spec, design, chunk_size)
+    if previous is not None and chunk_size is not None \
+            and previous["layout"]["points_per_chunk"] != layout["points_per_chunk"]:
+        raise StoreError(
+            f"--out '{store.root}' was written with chunk size "
+            f"{previous['layout']['points_per_chunk']}; resume with that chunk size or omit it")
+    manifest = store.initialise(spec, design, layout)
+    layout = manifest["layout"]
+    tables = ("runs", "sessions") if "sessions" in spec.record else ("runs",)
+    committed = store.committed(tables)
+    outcome = SweepOutcome(planned=count_chunks(spec, layout))
+    outcome.skipped = len({c for c in committed if int(c[1:5]) < spec.replicates})
+    executor = executor or SerialExecutor()
+    limit = max_in_flight or max(4, 2 * (getattr(executor, "_max_workers", None) or 2))
+    started = time.perf_counter()
+    tasks = plan_chunks(spec, design, layout, committed, store.root)
+    with SweepProgress(outcome.planned, outcome.skipped, enabled=progress) as bar:
+        in_flight: dict[Future, ChunkTask] = {}
+        while True:
+            for task in tasks:
+                in_flight[executor.submit(run_chunk, task)] = task
+                if len(in_flight) >= limit:
+                    break
+            if not in_flight:
+                break
+            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in finished:
+                task = in_flight.pop(future)
+                receipt = _receipt(future, task)
+                store.append_receipt(receipt)
+                if receipt["status"] == "ok":
+                    outcome.done += 1
+                    outcome.dyad_sessions += receipt["dyad_sessions"]
+                else:
+                    outcome.failed.append((task.chunk, receipt["error"]))
+                bar.advance(receipt.get("dyad_sessions", 0), failed=receipt["status"] != "ok")
+    outcome.seconds = time.perf_counter() - started
+    manifest["finished"] = now() if not outcome.failed else None
+    manifest["last_run"] = {"chunks_done": outcome.done, "chunks_failed": len(outcome.failed),
+                            "dyad_sessions": outcome.dyad_sessions,
+                            "seconds": round(outcome.seconds, 3)}
+    store.write_manifest(manifest)
+    return outcome
+
+
+def _receipt(future: Future, task: ChunkTask) -> dict[str, Any]:
+    try:
+        return future.result()
+    except Exception as exc:  # one failed chunk must not lose the others
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        return {"chunk": task.chunk, "status": "failed", "error": detail, "finished": now()}

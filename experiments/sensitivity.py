@@ -1,0 +1,80 @@
+"""Global sensitivity analysis of a ``sobol`` sweep: first-order and total Sobol indices.
+
+Indices are computed with SALib (:func:`SALib.analyze.sobol.analyze`, Saltelli 2002; Jansen
+1999 for total effects) on the per-point mean of an outcome over replicates, in the design's
+order, which is the order SALib's Saltelli sampler produced.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from SALib.analyze import sobol
+
+from experiments.designs import sobol_problem
+from experiments.spec import SweepSpec
+from experiments.store import Store
+from experiments.summarize import OUTCOMES, summarize
+from sim.io import write_text, write_with
+
+
+class SensitivityError(ValueError):
+    """A sensitivity analysis that cannot be done on this directory."""
+
+
+def sobol_indices(root: str | Path, outcome: str, seed: int = 0) -> pd.DataFrame:
+    """Compute Sobol indices of ``outcome`` for a finished ``sobol`` sweep.
+
+    Writes ``sensitivity-<outcome>.csv`` and ``sensitivity-<outcome>.png`` into the directory.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per parameter: ``S1``, ``S1_conf``, ``ST``, ``ST_conf`` (95% bootstrap
+        half-widths from SALib).
+    """
+    if outcome not in OUTCOMES:
+        raise SensitivityError(f"--outcome '{outcome}' is unknown; choose one of: "
+                               f"{', '.join(OUTCOMES)}")
+    store = Store(root)
+    manifest = store.read_manifest()
+    if manifest is None:
+        raise SensitivityError(f"'{store.root}' holds no sweep")
+    spec = SweepSpec.from_stored(manifest["spec"])
+    if spec.kind != "sobol":
+        raise SensitivityError(f"'{store.root}' holds a '{spec.kind}' design; Sobol indices need "
+                               "a sobol design")
+    summary = summarize(root).sort_values("point_id")
+    if len(summary) != manifest["layout"]["points"] or summary[outcome].isna().any():
+        raise SensitivityError(f"'{store.root}' is incomplete or {outcome} is undefined at some "
+                               "points; finish the sweep first")
+    problem = sobol_problem(spec)
+    result = sobol.analyze(problem, summary[outcome].to_numpy(), calc_second_order=False,
+                           seed=seed)
+    table = pd.DataFrame({"parameter": problem["names"], "S1": result["S1"],
+                          "S1_conf": result["S1_conf"], "ST": result["ST"],
+                          "ST_conf": result["ST_conf"]})
+    write_text(table.to_csv(index=False), store.root / f"sensitivity-{outcome}.csv")
+    write_with(lambda tmp: _bar_chart(table, outcome, tmp),
+               store.root / f"sensitivity-{outcome}.png")
+    return table
+
+
+def _bar_chart(table: pd.DataFrame, outcome: str, path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(1.2 * len(table) + 3, 4), layout="constrained")
+    x = range(len(table))
+    ax.bar([i - 0.2 for i in x], table["S1"], 0.4, yerr=table["S1_conf"], label="first order")
+    ax.bar([i + 0.2 for i in x], table["ST"], 0.4, yerr=table["ST_conf"], label="total")
+    ax.set_xticks(list(x), table["parameter"], rotation=30, ha="right")
+    ax.set_ylabel("Sobol index")
+    ax.set_title(f"sensitivity of {outcome}")
+    ax.legend()
+    fig.savefig(path, format="png", dpi=110)
+    plt.close(fig)
+

@@ -1,0 +1,188 @@
+"""The results store of a sweep: a directory that is complete at every instant.
+
+Layout of ``DIR``::
+
+    manifest.json            spec, spec hash, seeds, chunk layout, versions, git commit, times
+    design.parquet           the design points (point_id + varied parameters)
+    runs/part-<chunk>.parquet      per-dyad summaries of one chunk
+    sessions/part-<chunk>.parquet  per-session panel of one chunk (when recorded)
+    ledger.jsonl             one receipt per line: a chunk committed ("ok") or failed
+
+Every file is written under a temporary name, fsynced and renamed (:mod:`sim.io`); a receipt is
+appended to the ledger only after its chunk's files are in place. A chunk counts as done when the
+ledger says so *and* its files exist, so a run killed at any instant resumes without losing or
+duplicating anything: a chunk written but not yet ledgered is simply computed again and its file
+replaced by an identical one. ``pandas.read_parquet(DIR / "runs")`` reads the whole table
+(pyarrow ignores the dot-prefixed temporary files).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from experiments.spec import SweepSpec
+from sim.io import write_parquet, write_text
+
+
+class StoreError(ValueError):
+    """A results directory that cannot be used for this sweep."""
+
+
+def now() -> str:
+    """Return the current UTC time, ISO 8601."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def versions() -> dict[str, str]:
+    """Return the versions of the project and the libraries that decide the numbers."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    import mesa
+    import numba
+    import numpy
+
+    try:
+        project = version("working-alliance")
+    except PackageNotFoundError:
+        project = "unknown"
+    return {"project": project, "python": platform.python_version(), "numpy": numpy.__version__,
+            "numba": numba.__version__, "mesa": mesa.__version__}
+
+
+def git_commit() -> str | None:
+    """Return the project's git commit (with ``-dirty`` if modified), or None outside git."""
+    here = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
+                                text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=here, capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + ("-dirty" if dirty.strip() else "")
+
+
+class Store:
+    """A sweep's results directory.
+
+    Parameters
+    ----------
+    root : Path
+        The directory (``--out``).
+    """
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.manifest_path = self.root / "manifest.json"
+        self.ledger_path = self.root / "ledger.jsonl"
+        self.design_path = self.root / "design.parquet"
+
+    def part(self, table: str, chunk: str) -> Path:
+        """Return the path of one chunk's part file of ``table`` (``runs`` or ``sessions``)."""
+        return self.root / table / f"part-{chunk}.parquet"
+
+    def read_manifest(self) -> dict[str, Any] | None:
+        """Return the manifest, or None if the directory holds no sweep."""
+        if not self.manifest_path.exists():
+            return None
+        try:
+            return json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise StoreError(f"'{self.manifest_path}' is unreadable ({exc}); "
+                             "choose another --out") from None
+
+    def check_compatible(self, spec: SweepSpec) -> dict[str, Any] | None:
+        """Refuse a directory written by another spec; return its manifest if any.
+
+        Raises
+        ------
+        StoreError
+            If the directory holds other files but no manifest, or a sweep of another spec.
+        """
+        manifest = self.read_manifest()
+        if manifest is None:
+            if self.root.exists() and any(self.root.iterdir()):
+                raise StoreError(f"--out '{self.root}' is not empty and holds no sweep; "
+                                 "choose an empty or new directory")
+            return None
+        if manifest.get("spec_hash") != spec.content_hash():
+            raise StoreError(
+                f"--out '{self.root}' holds results of a different spec (experiment "
+                f"'{manifest.get('spec', {}).get('name')}', hash {manifest.get('spec_hash')}; "
+                f"this spec's hash is {spec.content_hash()}); choose another --out")
+        return manifest
+
+    def initialise(self, spec: SweepSpec, design: pd.DataFrame,
+                   layout: dict[str, Any]) -> dict[str, Any]:
+        """Create the directory, write the design and a manifest for this run.
+
+        An existing manifest (a resumed run) keeps its creation time and chunk layout.
+        """
+        previous = self.read_manifest()
+        for table in ("runs", *(("sessions",) if "sessions" in spec.record else ())):
+            (self.root / table).mkdir(parents=True, exist_ok=True)
+        self.remove_temporary_files()
+        if not self.design_path.exists():
+            write_parquet(design, self.design_path)
+        manifest = {
+            "spec": spec.to_dict(),
+            "spec_hash": spec.content_hash(),
+            "seed": spec.seed,
+            "design_seed": spec.design_seed,
+            "replicates": max(spec.replicates, (previous or {}).get("replicates", 0)),
+            "layout": (previous or {}).get("layout", layout),
+            "versions": versions(),
+            "git_commit": git_commit(),
+            "created": (previous or {}).get("created", now()),
+            "started": now(),
+            "finished": None,
+        }
+        self.write_manifest(manifest)
+        return manifest
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        """Write the manifest atomically."""
+        write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", self.manifest_path)
+
+    def remove_temporary_files(self) -> None:
+        """Delete temporary files a killed run may have left (never complete files)."""
+        for tmp in self.root.rglob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
+
+    def receipts(self) -> list[dict[str, Any]]:
+        """Return the ledger's receipts (a torn last line from a crash is ignored)."""
+        if not self.ledger_path.exists():
+            return []
+        receipts = []
+        for line in self.ledger_path.read_text(encoding="utf-8").splitlines():
+            try:
+                receipts.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return receipts
+
+    def committed(self, tables: tuple[str, ...]) -> set[str]:
+        """Return the chunks whose receipt says ok and whose part files all exist."""
+        ok = {r["chunk"] for r in self.receipts() if r.get("status") == "ok"}
+        return {c for c in ok if all(self.part(t, c).exists() for t in tables)}
+
+    def append_receipt(self, receipt: dict[str, Any]) -> None:
+        """Append one receipt to the ledger and make it durable."""
+        line = json.dumps(receipt, sort_keys=True) + "\n"
+        with open(self.ledger_path, "a+b") as ledger:
+            # A crash mid-append leaves a torn line: start ours on a fresh one.
+            if ledger.tell() > 0:
+                ledger.seek(-1, os.SEEK_END)
+                if ledger.read(1) != b"\n":
+                    line = "\n" + line
+            ledger.write(line.encode("utf-8"))
+            ledger.flush()
+            os.fsync(ledger.fileno())

@@ -1,0 +1,35 @@
+"""Named studies: a sweep config in ``experiments/configs/`` plus a report built from its results.
+
+``alliance study NAME --out DIR`` runs the sweep through the runner (so it scales and resumes)
+and writes ``DIR/report.md`` with its figures. Each study module exposes ``report(root) -> Path``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from experiments.studies import rupture_repair
+
+
+@dataclass(frozen=True)
+class Study:
+    """A named study: its question, config file and report builder."""
+
+    name: str
+    question: str
+    report: Callable[[Path], Path]
+
+    @property
+    def config(self) -> Path:
+        """The study's sweep spec."""
+        return Path(__file__).resolve().parent.parent / "configs" / f"{self.name}.toml"
+
+
+STUDIES: dict[str, Study] = {
+    s.name: s
+    for s in (
+        Study("rupture_repair", rupture_repair.QUESTION, rupture_repair.report),
+    )
+}
