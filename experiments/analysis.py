@@ -1,209 +1,57 @@
-"""Statistics the literature computes, applied to the model's tables (patterns P1–P9).
+"""Statistics the literature computes, applied to the model's tables (patterns P1–P4, P7–P9).
 
 Each analysis takes the per-dyad summary or the per-session panel of :func:`sim.batch.simulate`
 (schemas in the README), computes its statistic the way the cited study does and returns an
-:class:`Estimate` with a 95% interval. The within-patient lagged effects (P5, P6) live in
-:mod:`experiments.lagged`.
-
-Intervals come from a percentile bootstrap over patients, clustered by clinician: patients are
-nested in clinicians (therapist effects), so each resample draws a clinic's clinicians with
-replacement (within each ``point_id``/``rep``, so the design is kept) and then, for every drawn
-clinician, that many of their patients with replacement (two-stage resampling, Davison & Hinkley
-1997, section 3.8). The second stage adds within-clinician variance a second time, so the
-intervals lean conservative; ``two_stage=False`` keeps whole caseloads instead. ``clusters=None``
-resamples patients independently. ``scipy.stats.bootstrap`` cannot resample clusters, so the
-resamples are drawn here as integer weights per patient (how often each patient is drawn), one
-row per resample, and every statistic is written as a function of weighted moments: all
-resamples are then a few matrix products, and a thousand of them on thousands of patients take a
-fraction of a second. The generator is a seeded :class:`numpy.random.Generator`, so intervals are
-reproducible.
+:class:`~experiments.resampling.Estimate` with a 95% interval from a bootstrap over patients
+clustered by clinician (:mod:`experiments.resampling`). The within-patient lagged effects (P5,
+P6) are in :mod:`experiments.lagged`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-CLINICIAN_KEYS = ("point_id", "rep", "clinician_id")
-"""Columns that identify a clinician: the bootstrap's clusters."""
-PATIENT_KEYS = (*CLINICIAN_KEYS, "patient_id")
-"""Columns that identify a patient (one dyad)."""
-STRATUM_KEYS = ("point_id", "rep")
-"""Columns that identify a clinic: clinicians are resampled within each."""
+from experiments.resampling import (
+    PATIENT_KEYS,
+    STRATUM_KEYS,
+    Estimate,
+    Resampling,
+    complete,
+    estimates,
+    require,
+    weighted_moments,
+)
 
-Statistic = Callable[[np.ndarray], np.ndarray]
-"""Maps bootstrap weights of shape (resamples, patients) to values of shape (resamples, k)."""
+__all__ = [
+    "AutonomySupportEffect",
+    "Estimate",
+    "Resampling",
+    "adherent_share",
+    "alliance_outcome_r",
+    "autonomy_support_effect",
+    "dropout_rate",
+    "pre_post_d",
+    "resolution_outcome_r",
+    "rupture_session_share",
+]
 
-_WEIGHT_BUDGET = 4_000_000
-"""Bootstrap weights held in memory at once (resamples x patients); larger jobs go in blocks."""
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A statistic with its interval.
-
-    Attributes
-    ----------
-    value : float
-        Point estimate on all the data.
-    low, high : float
-        Bounds of the interval (95% unless asked otherwise).
-    n : int
-        Patients contributing (the unit the bootstrap resamples).
-    method : str
-        How the value and its interval were computed.
-    """
-
-    value: float
-    low: float
-    high: float
-    n: int
-    method: str
-
-    @property
-    def width(self) -> float:
-        """Width of the interval."""
-        return self.high - self.low
-
-    def contains(self, value: float) -> bool:
-        """Return whether ``value`` lies in the interval (bounds included)."""
-        return bool(self.low <= value <= self.high)
-
-    def __str__(self) -> str:
-        return f"{self.value:.3f} [{self.low:.3f}, {self.high:.3f}] (n = {self.n})"
+DEFAULT = Resampling()
+"""1000 resamples, seed 0, clinicians then their patients, 95%."""
 
 
-# --- resampling ------------------------------------------------------------------------------
-
-
-def _require(table: pd.DataFrame, columns: Sequence[str]) -> None:
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise ValueError(f"the table lacks column(s) {', '.join(missing)} this analysis needs")
-
-
-def _codes(table: pd.DataFrame, keys: Sequence[str]) -> np.ndarray:
-    """Return dense group codes 0..k-1 of the rows of ``table`` by ``keys``."""
-    _require(table, keys)
-    return table.groupby(list(keys), sort=False, observed=True).ngroup().to_numpy()
-
-
-def _offsets(sizes: np.ndarray) -> np.ndarray:
-    """Return 0..size-1 for each entry of ``sizes``, concatenated."""
-    ends = np.cumsum(sizes)
-    return np.arange(ends[-1] if len(ends) else 0) - np.repeat(ends - sizes, sizes)
-
-
-def bootstrap_weights(table: pd.DataFrame, n_resamples: int, rng: np.random.Generator, *,
-                      clusters: Sequence[str] | None = CLINICIAN_KEYS,
-                      strata: Sequence[str] | None = STRATUM_KEYS,
-                      two_stage: bool = True) -> np.ndarray:
-    """Return cluster-bootstrap weights: how often each row is drawn in each resample.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        One row per patient, with the ``clusters`` and ``strata`` columns.
-    n_resamples : int
-        Number of resamples (rows of the result).
-    rng : numpy.random.Generator
-        Source of the draws.
-    clusters : sequence of str or None
-        Columns naming a cluster (a clinician); None resamples rows independently.
-    strata : sequence of str or None
-        Columns naming a stratum (a clinic); clusters are drawn within each, as many as it has.
-    two_stage : bool
-        Resample patients within each drawn cluster (True), or keep its whole caseload.
-
-    Returns
-    -------
-    numpy.ndarray
-        Integer-valued weights of shape ``(n_resamples, len(table))``.
-    """
-    n = len(table)
-    strata = tuple(strata or ())
-    stratum = _codes(table, strata) if strata else np.zeros(n, dtype=np.int64)
-    cluster = _codes(table, (*strata, *clusters)) if clusters else np.arange(n)
-    order = np.argsort(cluster, kind="stable")
-    sizes = np.bincount(cluster)
-    starts = np.cumsum(sizes) - sizes
-    cluster_stratum = stratum[order[starts]]
-    counts = np.zeros(n_resamples * n, dtype=np.int64)
-    for s in np.unique(cluster_stratum):
-        members = np.flatnonzero(cluster_stratum == s)
-        drawn = members[rng.integers(0, members.size, size=(n_resamples, members.size))]
-        replicate = np.repeat(np.arange(n_resamples), members.size)
-        copies = sizes[drawn.ravel()]
-        which = np.repeat(drawn.ravel(), copies)
-        if two_stage:
-            within = (rng.random(which.size) * sizes[which]).astype(np.int64)
-        else:
-            within = _offsets(copies)
-        rows = order[starts[which] + within]
-        counts += np.bincount(np.repeat(replicate, copies) * n + rows, minlength=n_resamples * n)
-    return counts.reshape(n_resamples, n).astype(float)
-
-
-def _bootstrap(table: pd.DataFrame, statistic: Statistic, *, n_resamples: int, seed: int,
-               clusters: Sequence[str] | None, two_stage: bool, confidence: float,
-               strata: Sequence[str] | None = STRATUM_KEYS) -> tuple[np.ndarray, ...]:
-    """Return point values, lower and upper percentile bounds (each of shape (k,)) and a label."""
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must lie strictly between 0 and 1, got {confidence}")
-    if len(table) < 2:
-        raise ValueError(f"the analysis needs at least 2 patients, got {len(table)}")
-    value = statistic(np.ones((1, len(table))))[0]
-    rng = np.random.default_rng(seed)
-    block = max(1, _WEIGHT_BUDGET // len(table))
-    draws = [statistic(bootstrap_weights(table, min(block, n_resamples - done), rng,
-                                         clusters=clusters, strata=strata, two_stage=two_stage))
-             for done in range(0, n_resamples, block)]
-    tail = (1.0 - confidence) / 2.0
-    with np.errstate(invalid="ignore"):
-        low, high = np.nanquantile(np.concatenate(draws), [tail, 1.0 - tail], axis=0)
-    return value, low, high
-
-
-def _describe(what: str, n_resamples: int, clusters: Sequence[str] | None,
-              two_stage: bool) -> str:
-    if clusters is None:
-        scheme = "patients resampled"
-    elif two_stage:
-        scheme = "clinicians, then their patients, resampled"
-    else:
-        scheme = "clinicians resampled with their caseloads"
-    return f"{what}; percentile bootstrap ({n_resamples} resamples, {scheme})"
-
-
-def _moments(weights: np.ndarray, data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return weighted totals (B,), means (B, p) and covariances (B, p, p) (divisor: total)."""
-    centre = data.mean(axis=0)
-    data = data - centre  # covariances do not depend on it; it keeps the products small
-    p = data.shape[1]
-    total = weights.sum(axis=1)
-    mean = weights @ data / total[:, None]
-    products = (data[:, :, None] * data[:, None, :]).reshape(len(data), p * p)
-    second = (weights @ products / total[:, None]).reshape(-1, p, p)
-    covariance = second - mean[:, :, None] * mean[:, None, :]
-    return total, mean + centre, covariance
-
-
-def _complete(table: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
-    _require(table, columns)
-    values = table[list(columns)].to_numpy(dtype=float)
-    return table[np.isfinite(values).all(axis=1)]
+# --- P1, P4: correlations with residualised outcome --------------------------------------------
 
 
 def _residual_r(cov: np.ndarray) -> np.ndarray:
     """Return r of variable 0 with the residual of variable 2 on variable 1, sign reversed.
 
-    Variable 2 is a symptom score after treatment and 1 the score at intake, so the residual is
-    residualised change; reversing the sign makes "more of variable 0, fewer symptoms than
-    expected from intake" positive.
+    Variable 2 is the symptom score after treatment and variable 1 the score at intake, so the
+    residual is residualised change; reversing the sign makes "more of variable 0, fewer
+    symptoms than intake predicts" positive. The regression is refitted in every resample.
     """
     slope = cov[:, 2, 1] / cov[:, 1, 1]
     cov_residual = cov[:, 0, 2] - slope * cov[:, 0, 1]
@@ -212,69 +60,50 @@ def _residual_r(cov: np.ndarray) -> np.ndarray:
         return -cov_residual / np.sqrt(cov[:, 0, 0] * var_residual)
 
 
-# --- P1, P4: correlations with residualised outcome --------------------------------------------
-
-
 def _residual_outcome_r(table: pd.DataFrame, predictor: np.ndarray, pre: str, post: str,
-                        what: str, n_resamples: int, seed: int,
-                        clusters: Sequence[str] | None, two_stage: bool,
-                        confidence: float) -> Estimate:
+                        what: str, resampling: Resampling) -> Estimate:
     data = np.column_stack([predictor, table[pre].to_numpy(float), table[post].to_numpy(float)])
-    value, low, high = _bootstrap(
-        table, lambda w: _residual_r(_moments(w, data)[2])[:, None], n_resamples=n_resamples,
-        seed=seed, clusters=clusters, two_stage=two_stage, confidence=confidence)
-    return Estimate(float(value[0]), float(low[0]), float(high[0]), len(table),
-                    _describe(what, n_resamples, clusters, two_stage))
+    return estimates(table, lambda w: _residual_r(weighted_moments(w, data)[2])[:, None],
+                     resampling, [what])[0]
 
 
 def alliance_outcome_r(dyads: pd.DataFrame, *, alliance: str = "wai_early",
                        pre: str = "symptom_score_intake", post: str = "symptom_score_post",
-                       n_resamples: int = 1000, seed: int = 0,
-                       clusters: Sequence[str] | None = CLINICIAN_KEYS, two_stage: bool = True,
-                       confidence: float = 0.95) -> Estimate:
+                       resampling: Resampling = DEFAULT) -> Estimate:
     """Return the alliance–outcome correlation between patients (pattern P1).
 
     As in the meta-analysis of Flückiger, Del Re, Wampold & Horvath (2018, *Psychotherapy*
     55(4)): Pearson r between the early alliance (the session-3 WAI-SR) and post-treatment
-    symptoms residualised on intake symptoms (the residual of post regressed on intake, i.e.
-    the semi-partial correlation), signed so that a better alliance with a better outcome is
-    positive. Only patients with an early alliance and both scores count (those who left before
-    session 3 have no early alliance). The regression is refitted in every resample.
+    symptoms residualised on intake symptoms (the residual of post regressed on intake; a
+    semi-partial correlation), signed so that a better alliance with a better outcome is
+    positive. Only patients with an early alliance and both scores count (those who left
+    before session 3 have no early alliance).
 
     Parameters
     ----------
     dyads : pandas.DataFrame
         Per-dyad summary.
     alliance, pre, post : str
-        Columns of the early alliance and the intake and post-treatment symptom scores.
-    n_resamples : int
-        Bootstrap resamples.
-    seed : int
-        Seed of the bootstrap's generator.
-    clusters : sequence of str or None
-        Cluster columns (clinicians); None resamples patients independently.
-    two_stage : bool
-        Also resample patients within each drawn clinician.
-    confidence : float
-        Coverage of the interval.
+        Columns of the early alliance and of the intake and post-treatment symptom scores.
+    resampling : Resampling
+        Bootstrap settings (the interval is a cluster-bootstrap percentile interval, not a
+        Fisher-z interval, so that therapist effects widen it).
 
     Returns
     -------
     Estimate
-        r with its cluster-bootstrap percentile interval.
     """
-    table = _complete(dyads, (alliance, pre, post))
+    table = complete(dyads, (alliance, pre, post))
     return _residual_outcome_r(
         table, table[alliance].to_numpy(float), pre, post,
         f"Pearson r of {alliance} with residualised {post} (on {pre}), better = positive",
-        n_resamples, seed, clusters, two_stage, confidence)
+        resampling)
 
 
 def resolution_outcome_r(dyads: pd.DataFrame, *, ruptures: str = "ruptures",
                          repaired: str = "repaired", pre: str = "symptom_score_intake",
-                         post: str = "symptom_score_post", n_resamples: int = 1000,
-                         seed: int = 0, clusters: Sequence[str] | None = CLINICIAN_KEYS,
-                         two_stage: bool = True, confidence: float = 0.95) -> Estimate:
+                         post: str = "symptom_score_post",
+                         resampling: Resampling = DEFAULT) -> Estimate:
     """Return the rupture-resolution–outcome correlation (pattern P4).
 
     As in the meta-analysis of Eubanks, Muran & Safran (2018, *Psychotherapy* 55(4)): among
@@ -290,44 +119,36 @@ def resolution_outcome_r(dyads: pd.DataFrame, *, ruptures: str = "ruptures",
         Columns counting ruptures and repaired ruptures.
     pre, post : str
         Columns of the intake and post-treatment symptom scores.
-    n_resamples, seed, clusters, two_stage, confidence
-        As in :func:`alliance_outcome_r`.
+    resampling : Resampling
+        Bootstrap settings.
 
     Returns
     -------
     Estimate
-        r with its cluster-bootstrap percentile interval.
     """
-    table = _complete(dyads, (ruptures, repaired, pre, post))
+    table = complete(dyads, (ruptures, repaired, pre, post))
     table = table[table[ruptures] > 0]
     resolved = table[repaired].to_numpy(float) / table[ruptures].to_numpy(float)
     return _residual_outcome_r(
         table, resolved, pre, post,
-        f"Pearson r of {repaired}/{ruptures} with residualised {post} among patients with "
-        "a rupture, better = positive", n_resamples, seed, clusters, two_stage, confidence)
+        f"Pearson r of {repaired}/{ruptures} with residualised {post}, patients with a "
+        "rupture, better = positive", resampling)
 
 
 # --- P2, P3, P9: shares ----------------------------------------------------------------------
 
 
 def _ratio(table: pd.DataFrame, numerator: np.ndarray, denominator: np.ndarray, what: str,
-           n_resamples: int, seed: int, clusters: Sequence[str] | None, two_stage: bool,
-           confidence: float) -> Estimate:
+           resampling: Resampling) -> Estimate:
     """Return sum(numerator) / sum(denominator) over patients, with its bootstrap interval."""
     def statistic(w: np.ndarray) -> np.ndarray:
         return ((w @ numerator) / (w @ denominator))[:, None]
 
-    value, low, high = _bootstrap(table, statistic, n_resamples=n_resamples, seed=seed,
-                                  clusters=clusters, two_stage=two_stage, confidence=confidence)
-    return Estimate(float(value[0]), float(low[0]), float(high[0]), len(table),
-                    _describe(what, n_resamples, clusters, two_stage))
+    return estimates(table, statistic, resampling, [what])[0]
 
 
-def dropout_rate(dyads: pd.DataFrame, *, status: str = "status",
-                 dropped: str = "dropped_out", interval: str = "bootstrap",
-                 n_resamples: int = 1000, seed: int = 0,
-                 clusters: Sequence[str] | None = CLINICIAN_KEYS, two_stage: bool = True,
-                 confidence: float = 0.95) -> Estimate:
+def dropout_rate(dyads: pd.DataFrame, *, status: str = "status", dropped: str = "dropped_out",
+                 interval: str = "bootstrap", resampling: Resampling = DEFAULT) -> Estimate:
     """Return the share of patients who dropped out (pattern P2).
 
     As in the meta-analysis of Swift & Greenberg (2012, *JCCP* 80(4)): patients who ended
@@ -343,83 +164,79 @@ def dropout_rate(dyads: pd.DataFrame, *, status: str = "status",
     dropped : str
         Status meaning a dropout.
     interval : {"bootstrap", "wilson"}
-        Cluster bootstrap (default) or the Wilson score interval, which treats patients as
+        Cluster bootstrap (default), or the Wilson score interval, which treats patients as
         independent and so ignores therapist effects.
-    n_resamples, seed, clusters, two_stage, confidence
-        As in :func:`alliance_outcome_r` (only the first two matter for ``"wilson"``... only
-        ``confidence`` does).
+    resampling : Resampling
+        Bootstrap settings (only ``confidence`` is used by the Wilson interval).
 
     Returns
     -------
     Estimate
-        The share with its interval.
     """
-    _require(dyads, (status,))
+    require(dyads, (status,))
     labels = dyads[status].astype(str)
-    table = dyads[labels != "active"]
-    dropouts = (labels[labels != "active"] == dropped).to_numpy(float)
+    ended = (labels != "active").to_numpy()
+    table = dyads[ended]
+    dropouts = (labels[ended] == dropped).to_numpy(float)
+    what = f"share with {status} == {dropped}"
     if interval == "wilson":
         if len(table) == 0:
             raise ValueError("the analysis needs at least 1 patient, got 0")
         ci = stats.binomtest(int(dropouts.sum()), len(table)).proportion_ci(
-            confidence_level=confidence, method="wilson")
+            confidence_level=resampling.confidence, method="wilson")
         return Estimate(float(dropouts.mean()), float(ci.low), float(ci.high), len(table),
-                        f"share with {status} == {dropped}; Wilson score interval")
+                        f"{what}; {resampling.confidence:.0%} Wilson score interval")
     if interval != "bootstrap":
         raise ValueError(f"interval must be 'bootstrap' or 'wilson', got {interval!r}")
-    return _ratio(table, dropouts, np.ones(len(table)), f"share with {status} == {dropped}",
-                  n_resamples, seed, clusters, two_stage, confidence)
+    return _ratio(table, dropouts, np.ones(len(table)), what, resampling)
 
 
-def rupture_session_share(table: pd.DataFrame, *, n_resamples: int = 1000, seed: int = 0,
-                          clusters: Sequence[str] | None = CLINICIAN_KEYS,
-                          two_stage: bool = True, confidence: float = 0.95) -> Estimate:
+def rupture_session_share(table: pd.DataFrame, *,
+                          resampling: Resampling = DEFAULT) -> Estimate:
     """Return the share of attended sessions with a patient-reported rupture (pattern P3).
 
-    Patient-report studies summarised by Eubanks, Muran & Safran (2018, *Psychotherapy* 55(4))
-    count the sessions in which the patient reports a rupture on a post-session questionnaire,
-    over all sessions attended (a ratio of sums, so longer treatments weigh more).
+    The patient-report studies summarised by Eubanks, Muran & Safran (2018, *Psychotherapy*
+    55(4)) count sessions in which the patient reports a rupture on the post-session
+    questionnaire, over all sessions attended (a ratio of sums: longer treatments weigh more).
 
     Parameters
     ----------
     table : pandas.DataFrame
         The per-session panel (column ``rupture_patient_reported``, one row per attended
         session) or the per-dyad summary (columns ``reported`` and ``sessions``).
-    n_resamples, seed, clusters, two_stage, confidence
-        As in :func:`alliance_outcome_r`; patients are resampled with all their sessions.
+    resampling : Resampling
+        Bootstrap settings; patients are resampled with all their sessions.
 
     Returns
     -------
     Estimate
-        The share with its interval; ``n`` counts patients.
+        ``n`` counts patients.
     """
     if "rupture_patient_reported" in table.columns:
-        _require(table, PATIENT_KEYS)
+        require(table, PATIENT_KEYS)
         table = (table.assign(reported=table["rupture_patient_reported"].astype(float))
                  .groupby(list(PATIENT_KEYS), sort=False, observed=True)["reported"]
                  .agg(["sum", "size"]).reset_index()
                  .rename(columns={"sum": "reported", "size": "sessions"}))
-    _require(table, ("reported", "sessions"))
+    require(table, ("reported", "sessions"))
     table = table[table["sessions"] > 0]
     return _ratio(table, table["reported"].to_numpy(float), table["sessions"].to_numpy(float),
-                  "patient-reported ruptures / sessions attended", n_resamples, seed, clusters,
-                  two_stage, confidence)
+                  "patient-reported ruptures / sessions attended", resampling)
 
 
 def adherent_share(table: pd.DataFrame, *, threshold: float = 0.8, column: str | None = None,
-                   engagement: str = "engagement", n_resamples: int = 1000, seed: int = 0,
-                   clusters: Sequence[str] | None = CLINICIAN_KEYS, two_stage: bool = True,
-                   confidence: float = 0.95) -> Estimate:
+                   engagement: str = "engagement",
+                   resampling: Resampling = DEFAULT) -> Estimate:
     """Return the share of patients adherent at the end of follow-up (pattern P9).
 
     As in the meta-analysis of Lemstra & Alsabbagh (2014): a patient is adherent when the
-    proportion of doses taken (proportion of days covered / medication possession ratio) is at
-    least ``threshold``, conventionally 0.8. Engagement in the model is that proportion.
+    proportion of doses taken (proportion of days covered, medication possession ratio) is at
+    least ``threshold``, conventionally 0.8. In the model that proportion is engagement.
 
     Parameters
     ----------
     table : pandas.DataFrame
-        The per-session panel (each patient's last attended session is used), or, with
+        The per-session panel (each patient's last attended session counts) or, with
         ``column``, the per-dyad summary.
     threshold : float
         Adherence threshold on the proportion of doses taken.
@@ -427,41 +244,36 @@ def adherent_share(table: pd.DataFrame, *, threshold: float = 0.8, column: str |
         Per-dyad column holding each patient's proportion at the end of follow-up.
     engagement : str
         Panel column of engagement, used without ``column``.
-    n_resamples, seed, clusters, two_stage, confidence
-        As in :func:`alliance_outcome_r`.
+    resampling : Resampling
+        Bootstrap settings.
 
     Returns
     -------
     Estimate
-        The share with its interval.
     """
     if column is None:
-        _require(table, (*PATIENT_KEYS, "session", engagement))
-        last = table.sort_values([*PATIENT_KEYS, "session"]).drop_duplicates(
+        require(table, (*PATIENT_KEYS, "session", engagement))
+        table = table.sort_values([*PATIENT_KEYS, "session"]).drop_duplicates(
             list(PATIENT_KEYS), keep="last")
-        values, label = last[engagement], f"last attended session's {engagement}"
+        column, label = engagement, f"last attended session's {engagement}"
     else:
-        _require(table, (column,))
-        last, values, label = table, table[column], column
-    keep = np.isfinite(values.to_numpy(float))
-    last = last[keep]
-    adherent = (values.to_numpy(float)[keep] >= threshold).astype(float)
-    return _ratio(last, adherent, np.ones(len(last)), f"share with {label} >= {threshold:g}",
-                  n_resamples, seed, clusters, two_stage, confidence)
+        label = column
+    table = complete(table, (column,))
+    adherent = (table[column].to_numpy(float) >= threshold).astype(float)
+    return _ratio(table, adherent, np.ones(len(table)), f"share with {label} >= {threshold:g}",
+                  resampling)
 
 
 # --- P7: pre-post effect size ----------------------------------------------------------------
 
 
 def pre_post_d(dyads: pd.DataFrame, *, pre: str = "symptom_score_intake",
-               post: str = "symptom_score_post", n_resamples: int = 1000, seed: int = 0,
-               clusters: Sequence[str] | None = CLINICIAN_KEYS, two_stage: bool = True,
-               confidence: float = 0.95) -> Estimate:
+               post: str = "symptom_score_post", resampling: Resampling = DEFAULT) -> Estimate:
     """Return the pre-post effect size on symptoms (pattern P7).
 
     As in the routine-care benchmarks of Wakefield et al. (2021) and Gaskell et al. (2023):
-    (mean pre − mean post) / SD(pre), over completers and dropouts together (a dropout's post
-    score is the last observation carried forward), every patient with both scores.
+    (mean pre − mean post) / SD(pre), completers and dropouts together (a dropout's post score
+    is the last observation carried forward), over every patient with both scores.
 
     Parameters
     ----------
@@ -469,25 +281,117 @@ def pre_post_d(dyads: pd.DataFrame, *, pre: str = "symptom_score_intake",
         Per-dyad summary.
     pre, post : str
         Columns of the intake and post-treatment symptom scores.
-    n_resamples, seed, clusters, two_stage, confidence
-        As in :func:`alliance_outcome_r`.
+    resampling : Resampling
+        Bootstrap settings.
 
     Returns
     -------
     Estimate
-        d (positive = improvement) with its interval.
+        d, positive for improvement.
     """
-    table = _complete(dyads, (pre, post))
+    table = complete(dyads, (pre, post))
     data = table[[pre, post]].to_numpy(float)
 
     def statistic(w: np.ndarray) -> np.ndarray:
-        total, mean, cov = _moments(w, data)
-        sd_pre = np.sqrt(cov[:, 0, 0] * total / (total - 1.0))
+        total, mean, cov = weighted_moments(w, data)
         with np.errstate(invalid="ignore", divide="ignore"):
+            sd_pre = np.sqrt(cov[:, 0, 0] * total / (total - 1.0))
             return ((mean[:, 0] - mean[:, 1]) / sd_pre)[:, None]
 
-    value, low, high = _bootstrap(table, statistic, n_resamples=n_resamples, seed=seed,
-                                  clusters=clusters, two_stage=two_stage, confidence=confidence)
-    return Estimate(float(value[0]), float(low[0]), float(high[0]), len(table),
-                    _describe(f"(mean {pre} - mean {post}) / SD({pre})", n_resamples, clusters,
-                              two_stage))
+    return estimates(table, statistic, resampling, [f"(mean {pre} - mean {post}) / SD({pre})"])[0]
+
+
+# --- P8: autonomy support, adherence and internalisation ---------------------------------------
+
+
+@dataclass(frozen=True)
+class AutonomySupportEffect:
+    """Effect of autonomy-supportive over controlling clinicians, and its mediation.
+
+    All effects are in units of the outcome's pooled within-group SD (Cohen's d), so that
+    ``d = direct + indirect``.
+
+    Attributes
+    ----------
+    d : Estimate
+        Standardised mean difference in the outcome (total effect).
+    indirect : Estimate
+        Product of coefficients a × b through the mediator, standardised.
+    direct : Estimate
+        Effect of the group with the mediator held fixed, standardised.
+    share_mediated : Estimate
+        indirect / total (unstable when the total effect is near zero).
+    """
+
+    d: Estimate
+    indirect: Estimate
+    direct: Estimate
+    share_mediated: Estimate
+
+
+def autonomy_support_effect(supportive: pd.DataFrame, controlling: pd.DataFrame, *,
+                            outcome: str = "engagement_mean",
+                            mediator: str = "internalisation_final", hedges: bool = False,
+                            resampling: Resampling = DEFAULT) -> AutonomySupportEffect:
+    """Return the effect of autonomy support on adherence and its mediation (pattern P8).
+
+    The effect size follows Sheeran et al. (2020, *JCCP* 88(8)), a meta-analysis of autonomy-
+    support interventions on health behaviour: the standardised mean difference (Cohen's d
+    with the pooled SD; Hedges' g on request) between patients of autonomy-supportive and of
+    controlling clinicians. The mediation through internalised (autonomous) motivation, the
+    path of self-determination theory's process model (Ng et al. 2012), is the
+    product-of-coefficients a × b, a from mediator ~ group and b from outcome ~ group +
+    mediator, by ordinary least squares; its interval is the percentile bootstrap (Preacher &
+    Hayes 2008), here resampling clinicians within each group and then their patients.
+
+    Parameters
+    ----------
+    supportive, controlling : pandas.DataFrame
+        Per-dyad summaries of the patients of each kind of clinician (e.g. two runs, or one
+        run split by a clinician trait).
+    outcome : str
+        Column of adherence (share of agreed tasks done or doses taken).
+    mediator : str
+        Column of internalisation (relative autonomy of motivation).
+    hedges : bool
+        Multiply every standardised effect by Hedges' small-sample correction.
+    resampling : Resampling
+        Bootstrap settings.
+
+    Returns
+    -------
+    AutonomySupportEffect
+    """
+    columns = (outcome, mediator)
+    groups = [complete(t, columns).assign(_supportive=float(s))
+              for t, s in ((supportive, True), (controlling, False))]
+    if min(len(g) for g in groups) < 2:
+        raise ValueError("each group needs at least 2 patients with the outcome and mediator")
+    table = pd.concat(groups, ignore_index=True)
+    data = table[["_supportive", mediator, outcome]].to_numpy(float)
+    correction = 1.0 - 3.0 / (4.0 * len(table) - 9.0) if hedges else 1.0
+
+    def statistic(w: np.ndarray) -> np.ndarray:
+        total, _, cov = weighted_moments(w, data)
+        var_group = cov[:, 0, 0]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            a = cov[:, 0, 1] / var_group
+            total_effect = cov[:, 0, 2] / var_group  # the difference in means
+            det = var_group * cov[:, 1, 1] - cov[:, 0, 1] ** 2
+            b = (var_group * cov[:, 1, 2] - cov[:, 0, 1] * cov[:, 0, 2]) / det
+            # within-group SS = total SS - between SS; between SS = n var(group) difference^2
+            pooled = np.sqrt(total * (cov[:, 2, 2] - var_group * total_effect**2) / (total - 2))
+            scale = correction / pooled
+            indirect = a * b
+            return np.column_stack([total_effect * scale, indirect * scale,
+                                    (total_effect - indirect) * scale, indirect / total_effect])
+
+    group_label = f"supportive vs controlling, {outcome}"
+    d, indirect, direct, share = estimates(
+        table, statistic, resampling,
+        [f"{'Hedges g' if hedges else 'Cohen d'} (pooled SD), {group_label}",
+         f"indirect effect a*b through {mediator} / pooled SD, {group_label}",
+         f"direct effect / pooled SD, {group_label}",
+         f"indirect / total effect through {mediator}"],
+        strata=("_supportive", *STRATUM_KEYS))
+    return AutonomySupportEffect(d, indirect, direct, share)

@@ -120,7 +120,8 @@ class SweepSpec:
         data = self.to_dict()
         data.pop("replicates")
         data.pop("name")
-        blob = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+        # Key order is kept on purpose: the order of varied parameters decides the design.
+        blob = json.dumps(data, separators=(",", ":")).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
 

@@ -150,7 +150,8 @@ class Store:
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         """Write the manifest atomically."""
-        write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", self.manifest_path)
+        # Not sorted: the spec's parameter order decides its design and must survive a reload.
+        write_text(json.dumps(manifest, indent=2) + "\n", self.manifest_path)
 
     def remove_temporary_files(self) -> None:
         """Delete temporary files a killed run may have left (never complete files)."""
