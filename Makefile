@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench lint clean clean-cache
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/alliance run --out results/demo
+	$(BIN)/alliance study rupture_repair --out results/rupture_repair
 
 test: $(STAMP)
 	$(BIN)/ruff check .
@@ -26,5 +26,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-clean:
+# Numba's on-disk cache notices edits to a kernel's own file only: after editing sim/rng.py or
+# sim/instruments.py (called from kernels in other files), clear it.
+clean-cache:
+	find sim -name '*.nbi' -delete -o -name '*.nbc' -delete
+
+clean: clean-cache
 	rm -rf $(VENV) results .pytest_cache

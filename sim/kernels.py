@@ -17,10 +17,10 @@ import numba
 
 from sim.instruments import symptom_score, wai_subscale
 from sim.jit import jit, jit_parallel
-from sim.rng import counter, normal_pair, uniform
+from sim.rng import counter, normal, uniform
 from sim.state import ACTIVE, COMPLETED, CONFRONTATION, DROPPED_OUT, RECOVERED, WITHDRAWAL
 
-# Draw slots within a session (a pair of normals takes two slots).
+# Draw slots within a session: each uniform or normal draw has its own.
 SLOT_RUPTURE = 0
 SLOT_TYPE = 1
 SLOT_DETECT = 2
@@ -28,10 +28,13 @@ SLOT_REPAIR = 3
 SLOT_REPORT = 4
 SLOT_LIFE_EVENT = 5
 SLOT_DROPOUT = 6
-SLOT_NOISE = 8  # engagement and symptom noise
-SLOT_WAI = 10  # goal and task subscale error
-SLOT_WAI_BOND = 12  # bond subscale error and the pre-session symptom score's error
-SLOT_CLOSING = 14  # error of the closing symptom assessment
+SLOT_ENGAGEMENT_NOISE = 7
+SLOT_SYMPTOM_NOISE = 8
+SLOT_WAI_GOAL = 9  # measurement errors of the instruments
+SLOT_WAI_TASK = 10
+SLOT_WAI_BOND = 11
+SLOT_SCORE = 12  # pre-session symptom score
+SLOT_CLOSING = 13  # closing symptom assessment
 
 
 @jit
@@ -62,14 +65,11 @@ def advance_dyad(d, c, p, session):
         Session number, from 1.
     """
     key = d.key
-    z_engagement, z_symptoms = normal_pair(key, counter(session, SLOT_NOISE))
-    z_wai_goal, z_wai_task = normal_pair(key, counter(session, SLOT_WAI))
-    z_wai_bond, z_score = normal_pair(key, counter(session, SLOT_WAI_BOND))
-
     # Pre-session questionnaire: the symptom score of the week just ended (session 1: intake).
     symptoms = d.symptoms
     d.symptoms_session = symptoms
-    d.symptom_score = symptom_score(symptoms, p.symptom_score_noise * z_score)
+    d.symptom_score = symptom_score(
+        symptoms, p.symptom_score_noise * normal(key, counter(session, SLOT_SCORE)))
     if session == 1:
         d.symptom_score_intake = d.symptom_score
 
@@ -165,7 +165,8 @@ def advance_dyad(d, c, p, session):
     d.engagement = engagement_kept * sigmoid(
         p.engagement_base + p.engagement_internalisation * d.internalisation
         + p.engagement_task * d.task + p.engagement_bond * d.bond
-        - p.engagement_symptoms * symptoms + p.engagement_noise * z_engagement)
+        - p.engagement_symptoms * symptoms
+        + p.engagement_noise * normal(key, counter(session, SLOT_ENGAGEMENT_NOISE)))
 
     # 9. Symptoms over the following week: techniques (dose = efficacy x tasks done x session
     #    time left for work) and the alliance itself; noise and life events push back.
@@ -174,7 +175,8 @@ def advance_dyad(d, c, p, session):
     life_event = 0.0
     if uniform(key, counter(session, SLOT_LIFE_EVENT)) < p.life_event_rate:
         life_event = p.life_event_size
-    symptoms_next = clip01(symptoms * (1.0 - relief) + p.symptom_noise * z_symptoms
+    symptoms_next = clip01(symptoms * (1.0 - relief)
+                           + p.symptom_noise * normal(key, counter(session, SLOT_SYMPTOM_NOISE))
                            + life_event * (1.0 - symptoms))
 
     # 10. Reverse path: felt improvement raises trust and competence satisfaction.
@@ -185,9 +187,10 @@ def advance_dyad(d, c, p, session):
     d.symptoms = symptoms_next
 
     # 12. Observation at the end of the session (WAI-SR-like; rapport colours the bond items).
-    d.wai_goal = wai_subscale(d.goal, p.wai_noise * z_wai_goal)
-    d.wai_task = wai_subscale(d.task, p.wai_noise * z_wai_task)
-    d.wai_bond = wai_subscale(perceived_bond, p.wai_noise * z_wai_bond)
+    d.wai_goal = wai_subscale(d.goal, p.wai_noise * normal(key, counter(session, SLOT_WAI_GOAL)))
+    d.wai_task = wai_subscale(d.task, p.wai_noise * normal(key, counter(session, SLOT_WAI_TASK)))
+    d.wai_bond = wai_subscale(perceived_bond,
+                              p.wai_noise * normal(key, counter(session, SLOT_WAI_BOND)))
     d.wai_total = (d.wai_goal + d.wai_task + d.wai_bond) / 3.0
     d.sessions += 1
     d.alliance_sum += d.alliance
@@ -199,8 +202,8 @@ def advance_dyad(d, c, p, session):
     if session >= p.max_sessions or (session >= p.min_sessions
                                      and symptoms_next < p.recovery_threshold):
         d.status = COMPLETED if session >= p.max_sessions else RECOVERED
-        z_closing, _ = normal_pair(key, counter(session, SLOT_CLOSING))
-        d.symptom_score_post = symptom_score(symptoms_next, p.symptom_score_noise * z_closing)
+        error = p.symptom_score_noise * normal(key, counter(session, SLOT_CLOSING))
+        d.symptom_score_post = symptom_score(symptoms_next, error)
     else:
         hazard = sigmoid(p.dropout_base + p.dropout_strain * d.strain
                          + p.dropout_alliance * (1.0 - d.alliance)
@@ -237,3 +240,4 @@ def run_session_parallel(dyads, clinicians, params, session):
             advance_dyad(d, clinicians[d.clinician], params[d.row], session)
             advanced += 1
     return advanced
+

@@ -20,16 +20,19 @@ from sim.kernels import (
     SLOT_CLOSING,
     SLOT_DETECT,
     SLOT_DROPOUT,
+    SLOT_ENGAGEMENT_NOISE,
     SLOT_LIFE_EVENT,
-    SLOT_NOISE,
     SLOT_REPAIR,
     SLOT_REPORT,
     SLOT_RUPTURE,
+    SLOT_SCORE,
+    SLOT_SYMPTOM_NOISE,
     SLOT_TYPE,
-    SLOT_WAI,
     SLOT_WAI_BOND,
+    SLOT_WAI_GOAL,
+    SLOT_WAI_TASK,
 )
-from sim.rng import SLOTS_PER_SESSION, normal_pair_np, uniform_np
+from sim.rng import SLOTS_PER_SESSION, normal_np, uniform_np
 from sim.state import ACTIVE, COMPLETED, CONFRONTATION, DROPPED_OUT, RECOVERED, WITHDRAWAL
 
 
@@ -65,13 +68,12 @@ def run_session_reference(dyads: np.ndarray, clinicians: np.ndarray, params: np.
     def draw(slot: int) -> np.ndarray:
         return uniform_np(key, base + slot)
 
-    z_engagement, z_symptoms = normal_pair_np(key, base + SLOT_NOISE)
-    z_wai_goal, z_wai_task = normal_pair_np(key, base + SLOT_WAI)
-    z_wai_bond, z_score = normal_pair_np(key, base + SLOT_WAI_BOND)
+    def z(slot: int) -> np.ndarray:
+        return normal_np(key, base + slot)
 
     symptoms = d["symptoms"]
     d["symptoms_session"] = symptoms.copy()
-    d["symptom_score"] = symptom_score_np(symptoms, p["symptom_score_noise"] * z_score)
+    d["symptom_score"] = symptom_score_np(symptoms, p["symptom_score_noise"] * z(SLOT_SCORE))
     if session == 1:
         d["symptom_score_intake"] = d["symptom_score"].copy()
 
@@ -162,13 +164,13 @@ def run_session_reference(dyads: np.ndarray, clinicians: np.ndarray, params: np.
     d["engagement"] = engagement_kept * _sigmoid(
         p["engagement_base"] + p["engagement_internalisation"] * d["internalisation"]
         + p["engagement_task"] * d["task"] + p["engagement_bond"] * d["bond"]
-        - p["engagement_symptoms"] * symptoms + p["engagement_noise"] * z_engagement)
+        - p["engagement_symptoms"] * symptoms + p["engagement_noise"] * z(SLOT_ENGAGEMENT_NOISE))
 
     # 9. symptoms over the week
     relief = (p["technique_gain"] * c["technique_efficacy"] * d["engagement"] * work
               + p["alliance_effect"] * d["alliance"] + p["natural_recovery"])
     life_event = np.where(draw(SLOT_LIFE_EVENT) < p["life_event_rate"], p["life_event_size"], 0.0)
-    symptoms_next = np.clip(symptoms * (1.0 - relief) + p["symptom_noise"] * z_symptoms
+    symptoms_next = np.clip(symptoms * (1.0 - relief) + p["symptom_noise"] * z(SLOT_SYMPTOM_NOISE)
                             + life_event * (1.0 - symptoms), 0.0, 1.0)
 
     # 10. reverse path
@@ -181,9 +183,9 @@ def run_session_reference(dyads: np.ndarray, clinicians: np.ndarray, params: np.
     d["symptoms"] = symptoms_next
 
     # 12. observation
-    d["wai_goal"] = wai_subscale_np(d["goal"], p["wai_noise"] * z_wai_goal)
-    d["wai_task"] = wai_subscale_np(d["task"], p["wai_noise"] * z_wai_task)
-    d["wai_bond"] = wai_subscale_np(perceived_bond, p["wai_noise"] * z_wai_bond)
+    d["wai_goal"] = wai_subscale_np(d["goal"], p["wai_noise"] * z(SLOT_WAI_GOAL))
+    d["wai_task"] = wai_subscale_np(d["task"], p["wai_noise"] * z(SLOT_WAI_TASK))
+    d["wai_bond"] = wai_subscale_np(perceived_bond, p["wai_noise"] * z(SLOT_WAI_BOND))
     d["wai_total"] = (d["wai_goal"] + d["wai_task"] + d["wai_bond"]) / 3.0
     d["sessions"] += 1
     d["alliance_sum"] += d["alliance"]
@@ -199,8 +201,7 @@ def run_session_reference(dyads: np.ndarray, clinicians: np.ndarray, params: np.
                       + p["dropout_internalisation"] * (1.0 - d["internalisation"])
                       + p["dropout_confrontation"] * (unrepaired & confront))
     dropped = ~completed & ~recovered & (draw(SLOT_DROPOUT) < hazard)
-    z_closing, _ = normal_pair_np(key, base + SLOT_CLOSING)
-    closing = symptom_score_np(symptoms_next, p["symptom_score_noise"] * z_closing)
+    closing = symptom_score_np(symptoms_next, p["symptom_score_noise"] * z(SLOT_CLOSING))
     d["status"] = np.select([completed, recovered, dropped],
                             [COMPLETED, RECOVERED, DROPPED_OUT], ACTIVE)
     d["symptom_score_post"] = np.select([completed | recovered, dropped],

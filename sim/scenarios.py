@@ -25,12 +25,25 @@ class Scenario:
         Parameter values that differ from the table's defaults.
     symptom_instrument : str
         Name of the symptom instrument the scores mimic.
+    goals : tuple of str
+        The goals clinician and patient agree on, in plain words (for narration).
+    tasks : tuple of str
+        The agreed tasks between sessions, in plain words (for narration and labels).
+    outcome : str
+        What the scenario's outcome is: ``"symptoms"`` (the symptom score) or
+        ``"adherence"`` (engagement read as the share of doses taken).
+    engagement_noun : str
+        What engagement is a share of, completing "followed through on 60% of ...".
     """
 
     name: str
     description: str
     overrides: dict[str, float] = field(default_factory=dict)
     symptom_instrument: str = "PHQ-9"
+    goals: tuple[str, ...] = ()
+    tasks: tuple[str, ...] = ()
+    outcome: str = "symptoms"
+    engagement_noun: str = "the agreed tasks"
 
     def parameters(self, overrides: dict | None = None) -> dict[str, float]:
         """Return the scenario's complete, validated parameter set with ``overrides`` applied."""
@@ -44,6 +57,86 @@ SCENARIOS: dict[str, Scenario] = {
             "psychotherapy",
             "weekly outpatient psychotherapy for depression, up to 20 sessions, PHQ-9 outcome "
             "(the default)",
+        ),
+        # --- the source text's vignettes -----------------------------------------------------
+        # Each changes as few parameters as it can, and only where the vignette says something
+        # the default (psychotherapy) does not; the comment on each value says why. Absolute
+        # rates follow the calibrated mechanism, so a vignette is read against psychotherapy.
+        Scenario(
+            "copd_panic",
+            "58-year-old with chronic lung disease: less panic in flare-ups, consistent inhaler "
+            "use; paced breathing, graded activity, inhaler checklist",
+            overrides={
+                # Brief CBT for anxiety alongside pulmonary care runs about 8-12 sessions.
+                "max_sessions": 12,
+                # The goals are chosen together ("not the psychologist's agenda").
+                "collaboration": 0.65,
+                # Three concrete, agreed tasks: structure is the vignette's strength.
+                "structure": 0.7,
+                # Fear of breathlessness makes activity tasks feel dangerous: hard tasks are
+                # tolerated less than in outpatient psychotherapy.
+                "tolerance": 0.25,
+            },
+            goals=("less panic during flare-ups", "consistent inhaler use"),
+            tasks=("paced breathing", "graded activity schedule", "daily inhaler checklist"),
+        ),
+        Scenario(
+            "knee_pain",
+            "persistent knee pain: pain-activity diary and physiotherapy attendance, a bond of "
+            "feeling understood and cared for",
+            overrides={
+                # A course of physiotherapy-linked pain management: about 10 contacts.
+                "max_sessions": 10,
+                # Diary and attendance are clear, agreed tasks.
+                "structure": 0.65,
+                # The vignette's bond rests on feeling understood and cared for.
+                "warmth": 0.7,
+                # Activity provokes pain, so graded tasks are hard to tolerate.
+                "tolerance": 0.25,
+            },
+            goals=("more activity despite pain",),
+            tasks=("pain-activity diary", "physiotherapy attendance"),
+        ),
+        Scenario(
+            "hypertension",
+            "primary care: short visits weeks apart, six over a year; medication adherence is "
+            "the outcome",
+            overrides={
+                # Six visits spaced about two months apart over a year of follow-up.
+                "max_sessions": 6,
+                # Hypertension is managed, not cured: no early ending on "recovery".
+                "min_sessions": 6,
+                # Few felt symptoms; latent symptoms stand for uncontrolled blood pressure.
+                "severity": 0.35,
+                # A 10-15 minute visit gives the alliance less time to grow per contact than a
+                # 50-minute session.
+                "goal_rate": 0.2,
+                "task_rate": 0.2,
+                "bond_rate": 0.15,
+                # Advice-giving, directive style is common in brief medical visits.
+                "pressure": 0.4,
+                # Quiet withdrawal is easily missed in a short visit.
+                "attunement": 0.4,
+            },
+            goals=("blood pressure under control",),
+            tasks=("daily medication", "home blood-pressure log"),
+            outcome="adherence",
+            engagement_noun="the prescribed doses",
+        ),
+        Scenario(
+            "pushing_too_hard",
+            "a clinician whose pressure provokes withdrawal ruptures in a sensitive, submissive "
+            "patient (\"you are pushing like everyone else\")",
+            overrides={
+                # The clinician pushes its own agenda (e.g. "you are avoiding your anger"):
+                # twice the population median.
+                "pressure": 0.6,
+                # Interpersonally sensitive: a push feels like "everyone else" (transference
+                # amplifies perceived pressure).
+                "sensitivity": 0.7,
+                # Submissive: moves away (withdrawal), not against (confrontation).
+                "hostility": 0.1,
+            },
         ),
     )
 }

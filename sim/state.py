@@ -6,7 +6,8 @@ the clinician's traits. Kernels read and write these rows in place (``dyad.bond`
 agents are views onto them; the batch path turns them into tables.
 
 All random draws at initialisation come from the counter-based generator keyed by each agent's
-key (session 0 of its counter space), so a Mesa model and a sweep point built with the same seed
+key (session 0 of its counter space: trait ``k`` in table order uses counter ``k``), so a Mesa
+model and a sweep point built with the same seed
 hold the same patients and clinicians.
 """
 
@@ -175,30 +176,26 @@ def initialise(dyads, clinicians, params):
     for j in range(clinicians.shape[0]):
         c = clinicians[j]
         p = params[c.row]
-        z0, z1 = rng.normal_pair(c.key, rng.counter(0, 0))
-        z2, z3 = rng.normal_pair(c.key, rng.counter(0, 2))
-        z4, z5 = rng.normal_pair(c.key, rng.counter(0, 4))
-        z6, _ = rng.normal_pair(c.key, rng.counter(0, 6))
-        c.warmth = _trait(p.warmth, p.warmth_spread, z0)
-        c.collaboration = _trait(p.collaboration, p.collaboration_spread, z1)
-        c.structure = _trait(p.structure, p.structure_spread, z2)
-        c.pressure = _trait(p.pressure, p.pressure_spread, z3)
-        c.attunement = _trait(p.attunement, p.attunement_spread, z4)
-        c.repair_skill = _trait(p.repair_skill, p.repair_skill_spread, z5)
-        c.technique_efficacy = _trait(p.technique_efficacy, p.technique_efficacy_spread, z6)
+        k = c.key
+        c.warmth = _trait(p.warmth, p.warmth_spread, rng.normal(k, 0))
+        c.collaboration = _trait(p.collaboration, p.collaboration_spread, rng.normal(k, 1))
+        c.structure = _trait(p.structure, p.structure_spread, rng.normal(k, 2))
+        c.pressure = _trait(p.pressure, p.pressure_spread, rng.normal(k, 3))
+        c.attunement = _trait(p.attunement, p.attunement_spread, rng.normal(k, 4))
+        c.repair_skill = _trait(p.repair_skill, p.repair_skill_spread, rng.normal(k, 5))
+        c.technique_efficacy = _trait(p.technique_efficacy, p.technique_efficacy_spread,
+                                      rng.normal(k, 6))
     for i in range(dyads.shape[0]):
         d = dyads[i]
         p = params[d.row]
         c = clinicians[d.clinician]
-        z0, z1 = rng.normal_pair(d.key, rng.counter(0, 0))
-        z2, z3 = rng.normal_pair(d.key, rng.counter(0, 2))
-        z4, z5 = rng.normal_pair(d.key, rng.counter(0, 4))
-        d.severity = _trait(p.severity, p.severity_spread, z0)
-        d.sensitivity = _trait(p.sensitivity, p.sensitivity_spread, z1)
-        d.hostility = _trait(p.hostility, p.hostility_spread, z2)
-        d.autonomy = _trait(p.autonomy, p.autonomy_spread, z3)
-        d.expectancy = _trait(p.expectancy, p.expectancy_spread, z4)
-        d.tolerance = _trait(p.tolerance, p.tolerance_spread, z5)
+        k = d.key
+        d.severity = _trait(p.severity, p.severity_spread, rng.normal(k, 0))
+        d.sensitivity = _trait(p.sensitivity, p.sensitivity_spread, rng.normal(k, 1))
+        d.hostility = _trait(p.hostility, p.hostility_spread, rng.normal(k, 2))
+        d.autonomy = _trait(p.autonomy, p.autonomy_spread, rng.normal(k, 3))
+        d.expectancy = _trait(p.expectancy, p.expectancy_spread, rng.normal(k, 4))
+        d.tolerance = _trait(p.tolerance, p.tolerance_spread, rng.normal(k, 5))
         d.rapport = p.rapport_initial * c.warmth
         d.trust = d.expectancy
         start = min(1.0, p.alliance_initial * (0.5 + d.expectancy))
