@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from sim.params import ParameterError, check_value, table
+from sim.params import ParameterError, check_value, markdown_table, table
 from sim.scenarios import SCENARIOS
 
 EXIT_USAGE = 2
@@ -121,6 +121,8 @@ def build_parser(extra: Iterable[AddCommands] = ()) -> argparse.ArgumentParser:
                                         "unit, meaning and source of the default.")
     params.add_argument("--group", help="only this group (clinic, clinician, patient, "
                                         "mechanism, instrument)")
+    params.add_argument("--markdown", action="store_true",
+                        help="the whole table as markdown (as in docs/MODEL.md)")
     params.set_defaults(func=cmd_params)
 
     scenarios = sub.add_parser("scenarios", help="list the scenarios",
@@ -144,6 +146,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_params(args: argparse.Namespace) -> int:
     """Print the parameter table."""
+    if args.markdown:
+        print(markdown_table())
+        return 0
     rows = [r for r in table() if args.group in (None, r["group"])]
     if not rows:
         raise UsageError(f"--group '{args.group}' has no parameters; use clinic, clinician, "

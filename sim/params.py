@@ -365,6 +365,16 @@ def to_row(values: Mapping[str, float]) -> np.ndarray:
     return row
 
 
+def markdown_table() -> str:
+    """Return the parameter table as markdown (kept in docs/MODEL.md; a test checks it)."""
+    lines = ["| parameter | default | bounds | unit | meaning | source |",
+             "|---|---|---|---|---|---|"]
+    for p in _TABLE:
+        lines.append(f"| `{p.name}` | {p.default:g} | [{p.low:g}, {p.high:g}] | {p.unit} | "
+                     f"{p.meaning} | {p.source} |")
+    return "\n".join(lines)
+
+
 def table() -> list[dict[str, Any]]:
     """Return the parameter table as a list of dicts (for docs, ``alliance params``, pandas)."""
     return [
