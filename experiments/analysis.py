@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 DEFAULT = Resampling()
-"""1000 resamples, seed 0, clinicians then their patients, 95%."""
+"""1000 resamples, seed 0, clinicians with their caseloads, 95%."""
 
 
 # --- P1, P4: correlations with residualised outcome --------------------------------------------
@@ -53,10 +53,10 @@ def _residual_r(cov: np.ndarray) -> np.ndarray:
     residual is residualised change; reversing the sign makes "more of variable 0, fewer
     symptoms than intake predicts" positive. The regression is refitted in every resample.
     """
-    slope = cov[:, 2, 1] / cov[:, 1, 1]
-    cov_residual = cov[:, 0, 2] - slope * cov[:, 0, 1]
-    var_residual = cov[:, 2, 2] - slope * cov[:, 2, 1]
     with np.errstate(invalid="ignore", divide="ignore"):
+        slope = cov[:, 2, 1] / cov[:, 1, 1]
+        cov_residual = cov[:, 0, 2] - slope * cov[:, 0, 1]
+        var_residual = cov[:, 2, 2] - slope * cov[:, 2, 1]
         return -cov_residual / np.sqrt(cov[:, 0, 0] * var_residual)
 
 
