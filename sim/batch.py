@@ -159,7 +159,9 @@ def dyad_summary(clinics: Clinics) -> pd.DataFrame:
     ruptures = d["withdrawals"] + d["confrontations"]
     columns: dict[str, Any] = {name: d[name] for name in KEY_COLUMNS}
     columns |= {f"clinician_{t}": clin[t] for t in CLINICIAN_TRAITS}
-    columns |= {t: d[t] for t in PATIENT_TRAITS if t != "sensitivity"}
+    # Prefixed like the clinician's: a sweep may vary a trait's population median under the
+    # plain parameter name (e.g. ``hostility``) beside each patient's drawn value.
+    columns |= {f"patient_{t}": d[t] for t in PATIENT_TRAITS if t != "sensitivity"}
     columns |= {
         "symptoms_intake": d["symptoms_intake"],
         "symptoms_final": d["symptoms"],

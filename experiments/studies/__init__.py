@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from experiments.studies import rupture_repair
+from experiments.studies import rupture_repair, rupture_types
 
 
 @dataclass(frozen=True)
@@ -31,5 +31,6 @@ STUDIES: dict[str, Study] = {
     s.name: s
     for s in (
         Study("rupture_repair", rupture_repair.QUESTION, rupture_repair.report),
+        Study("rupture_types", rupture_types.QUESTION, rupture_types.report),
     )
 }
