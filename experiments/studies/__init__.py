@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from experiments.studies import rupture_repair, rupture_types
+from experiments.studies import rupture_repair, rupture_types, therapist_effects
 
 
 @dataclass(frozen=True)
@@ -32,5 +32,6 @@ STUDIES: dict[str, Study] = {
     for s in (
         Study("rupture_repair", rupture_repair.QUESTION, rupture_repair.report),
         Study("rupture_types", rupture_types.QUESTION, rupture_types.report),
+        Study("therapist_effects", therapist_effects.QUESTION, therapist_effects.report),
     )
 }
