@@ -54,6 +54,16 @@ class ChunkTask:
     record_sessions: bool
 
 
+class SweepFailed(RuntimeError):
+    """Raised by ``run_sweep(..., raise_on_failure=True)`` when chunks failed."""
+
+    def __init__(self, outcome: SweepOutcome) -> None:
+        self.outcome = outcome
+        chunks = ", ".join(chunk for chunk, _ in outcome.failed)
+        super().__init__(f"{len(outcome.failed)} chunks failed ({chunks}): "
+                         f"{outcome.failed[0][1]}; run the sweep again to retry them")
+
+
 @dataclass
 class SweepOutcome:
     """What a sweep did.
@@ -183,7 +193,7 @@ def with_varied(dyads: pd.DataFrame, varied: pd.DataFrame) -> pd.DataFrame:
 
 def run_sweep(spec: SweepSpec, out: str | Path, *, executor: Executor | None = None,
               chunk_size: int | None = None, max_in_flight: int | None = None,
-              progress: bool = False) -> SweepOutcome:
+              progress: bool = False, raise_on_failure: bool = False) -> SweepOutcome:
     """Run (or resume) a sweep into ``out``.
 
     Parameters
@@ -201,6 +211,9 @@ def run_sweep(spec: SweepSpec, out: str | Path, *, executor: Executor | None = N
         Chunks submitted but not finished at once (default: 2 per worker, at least 4).
     progress : bool
         Show a progress bar.
+    raise_on_failure : bool
+        Raise :class:`SweepFailed` at the end if any chunk failed (the others are kept), instead
+        of only listing them in the outcome.
 
     Returns
     -------
@@ -256,6 +269,8 @@ def run_sweep(spec: SweepSpec, out: str | Path, *, executor: Executor | None = N
                             "dyad_sessions": outcome.dyad_sessions,
                             "seconds": round(outcome.seconds, 3)}
     store.write_manifest(manifest)
+    if raise_on_failure and outcome.failed:
+        raise SweepFailed(outcome)
     return outcome
 
 

@@ -9,12 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.figure import Figure
 from SALib.analyze import sobol
 
 from experiments.designs import sobol_problem
@@ -28,10 +24,12 @@ class SensitivityError(ValueError):
     """A sensitivity analysis that cannot be done on this directory."""
 
 
-def sobol_indices(root: str | Path, outcome: str, seed: int = 0) -> pd.DataFrame:
+def sobol_indices(root: str | Path, outcome: str, seed: int = 1) -> pd.DataFrame:
     """Compute Sobol indices of ``outcome`` for a finished ``sobol`` sweep.
 
     Writes ``sensitivity-<outcome>.csv`` and ``sensitivity-<outcome>.png`` into the directory.
+    ``seed`` seeds SALib's bootstrap of the confidence half-widths; it must be at least 1,
+    because SALib leaves its bootstrap unseeded (irreproducible) for a seed of 0.
 
     Returns
     -------
@@ -39,6 +37,8 @@ def sobol_indices(root: str | Path, outcome: str, seed: int = 0) -> pd.DataFrame
         One row per parameter: ``S1``, ``S1_conf``, ``ST``, ``ST_conf`` (95% bootstrap
         half-widths from SALib).
     """
+    if seed < 1:
+        raise SensitivityError(f"seed must be a whole number >= 1, got {seed}")
     if outcome not in OUTCOMES:
         raise SensitivityError(f"--outcome '{outcome}' is unknown; choose one of: "
                                f"{', '.join(OUTCOMES)}")
@@ -67,7 +67,8 @@ def sobol_indices(root: str | Path, outcome: str, seed: int = 0) -> pd.DataFrame
 
 
 def _bar_chart(table: pd.DataFrame, outcome: str, path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(1.2 * len(table) + 3, 4), layout="constrained")
+    fig = Figure(figsize=(1.2 * len(table) + 3, 4), layout="constrained")
+    ax = fig.subplots()
     x = range(len(table))
     ax.bar([i - 0.2 for i in x], table["S1"], 0.4, yerr=table["S1_conf"], label="first order")
     ax.bar([i + 0.2 for i in x], table["ST"], 0.4, yerr=table["ST_conf"], label="total")
@@ -76,5 +77,4 @@ def _bar_chart(table: pd.DataFrame, outcome: str, path: Path) -> None:
     ax.set_title(f"sensitivity of {outcome}")
     ax.legend()
     fig.savefig(path, format="png", dpi=110)
-    plt.close(fig)
 

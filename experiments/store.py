@@ -18,6 +18,7 @@ replaced by an identical one. ``pandas.read_parquet(DIR / "runs")`` reads the wh
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -55,6 +56,25 @@ def versions() -> dict[str, str]:
         project = "unknown"
     return {"project": project, "python": platform.python_version(), "numpy": numpy.__version__,
             "numba": numba.__version__, "mesa": mesa.__version__}
+
+
+MODEL_SOURCES = ("params.py", "scenarios.py", "rng.py", "state.py", "kernels.py",
+                 "instruments.py", "batch.py", "jit.py")
+"""The files of ``sim/`` that decide a simulation's numbers."""
+
+
+def model_fingerprint() -> str:
+    """Return a hash of the model's source (``MODEL_SOURCES``).
+
+    Results computed by another version of the model must not be mixed into a store, even
+    when the spec is the same: a recalibrated default or a changed equation changes numbers.
+    """
+    sim_dir = Path(__file__).resolve().parent.parent / "sim"
+    digest = hashlib.sha256()
+    for name in MODEL_SOURCES:
+        digest.update(name.encode())
+        digest.update((sim_dir / name).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def git_commit() -> str | None:
@@ -113,6 +133,11 @@ class Store:
                 raise StoreError(f"--out '{self.root}' is not empty and holds no sweep; "
                                  "choose an empty or new directory")
             return None
+        if manifest.get("model_fingerprint") not in (None, model_fingerprint()):
+            raise StoreError(
+                f"--out '{self.root}' holds results of another version of the model (model "
+                f"fingerprint {manifest.get('model_fingerprint')}, now {model_fingerprint()}); "
+                "choose another --out")
         if manifest.get("spec_hash") != spec.content_hash():
             raise StoreError(
                 f"--out '{self.root}' holds results of a different spec (experiment "
@@ -135,6 +160,7 @@ class Store:
         manifest = {
             "spec": spec.to_dict(),
             "spec_hash": spec.content_hash(),
+            "model_fingerprint": model_fingerprint(),
             "seed": spec.seed,
             "design_seed": spec.design_seed,
             "replicates": max(spec.replicates, (previous or {}).get("replicates", 0)),

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only; never needs a display
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from sim.instruments import PHQ9_MAX
 
@@ -57,7 +54,9 @@ def trajectories(sessions: pd.DataFrame, path: str | Path, n_dyads: int = 3) -> 
     """
     chosen = pick_dyads(sessions, n_dyads)
     columns = max(len(chosen), 1)
-    fig = plt.figure(figsize=(4.3 * columns, 8), layout="constrained")
+    # A bare Figure (no pyplot): no backend is chosen and no global state touched, so
+    # importing this module keeps a notebook's inline plots working.
+    fig = Figure(figsize=(4.3 * columns, 8), layout="constrained")
     grid = fig.add_gridspec(2, columns)
     keys = ["point_id", "rep", "clinician_id", "patient_id"]
     indexed = sessions.set_index(keys).sort_index()
@@ -71,11 +70,10 @@ def trajectories(sessions: pd.DataFrame, path: str | Path, n_dyads: int = 3) -> 
     _clinic_panel(fig.add_subplot(grid[1, :]), sessions)
     path = Path(path)
     fig.savefig(path, dpi=110, format="png")
-    plt.close(fig)
     return path
 
 
-def _dyad_panel(ax: plt.Axes, dyad: pd.DataFrame, title: str) -> None:
+def _dyad_panel(ax: Axes, dyad: pd.DataFrame, title: str) -> None:
     s = dyad["session"].to_numpy()
     for part, colour in PART_COLOURS.items():
         ax.plot(s, dyad[part], color=colour, label=part, lw=1.8)
@@ -97,7 +95,7 @@ def _dyad_panel(ax: plt.Axes, dyad: pd.DataFrame, title: str) -> None:
     ax.legend(fontsize=7, loc="lower right")
 
 
-def _clinic_panel(ax: plt.Axes, sessions: pd.DataFrame) -> None:
+def _clinic_panel(ax: Axes, sessions: pd.DataFrame) -> None:
     means = sessions.groupby("session")[["goal", "task", "bond", "symptom_score"]].mean()
     for part, colour in PART_COLOURS.items():
         ax.plot(means.index, means[part], color=colour, lw=2, label=f"mean {part}")

@@ -218,3 +218,21 @@ def test_cli_sweep_exit_codes(tmp_path):
                           capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     assert "chunks run" in done.stdout
+
+
+def test_raise_on_failure_names_the_failed_chunks(tmp_path, monkeypatch):
+    def broken(params, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(runner, "simulate", broken)
+    with pytest.raises(runner.SweepFailed, match=r"12 chunks failed .*boom"):
+        run_sweep(small_spec(), tmp_path, chunk_size=1, raise_on_failure=True)
+
+
+def test_results_of_another_model_version_are_refused(tmp_path, monkeypatch):
+    from experiments import store
+
+    run_sweep(small_spec(), tmp_path)
+    monkeypatch.setattr(store, "model_fingerprint", lambda: "0123456789abcdef")
+    with pytest.raises(StoreError, match="another version of the model"):
+        run_sweep(small_spec(), tmp_path)

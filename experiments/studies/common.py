@@ -5,12 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.figure import Figure
 
 from experiments.store import Store
 from sim.io import write_with
@@ -37,11 +33,15 @@ def markdown_table(frame: pd.DataFrame, floatfmt: str = ".3f") -> str:
     return "\n".join([header, rule, *body])
 
 
-def save_figure(fig: plt.Figure, path: Path) -> Path:
-    """Save ``fig`` as PNG atomically and close it."""
+def figure(width: float, height: float) -> Figure:
+    """Return a new figure, made without pyplot so no backend or global state is touched."""
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def save_figure(fig: Figure, path: Path) -> Path:
+    """Save ``fig`` as PNG atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     write_with(lambda tmp: fig.savefig(tmp, format="png", dpi=110), path)
-    plt.close(fig)
     return path
 
 

@@ -11,12 +11,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from experiments.store import Store
-from experiments.studies.common import committed_parts, interval, markdown_table, save_figure
+from experiments.studies.common import (
+    committed_parts,
+    figure,
+    interval,
+    markdown_table,
+    save_figure,
+)
 from experiments.summarize import summarize
 from sim.batch import KEY_COLUMNS
 from sim.io import write_text
@@ -64,8 +69,8 @@ def rupture_trajectories(root: Path, window: tuple[int, int] = WINDOW) -> pd.Dat
 def _by_repair_skill(summary: pd.DataFrame, outcome: str, path: Path, ylabel: str,
                      scale: float = 1.0) -> Path:
     pressures = sorted(summary["pressure"].unique())
-    fig, axes = plt.subplots(1, len(pressures), figsize=(5 * len(pressures), 4), sharey=True,
-                             squeeze=False, layout="constrained")
+    fig = figure(5 * len(pressures), 4)
+    axes = fig.subplots(1, len(pressures), sharey=True, squeeze=False)
     for ax, pressure in zip(axes[0], pressures, strict=True):
         for attunement, rows in summary[summary["pressure"] == pressure].groupby("attunement"):
             rows = rows.sort_values("repair_skill")
@@ -81,7 +86,8 @@ def _by_repair_skill(summary: pd.DataFrame, outcome: str, path: Path, ylabel: st
 
 
 def _trajectory_figure(trajectories: pd.DataFrame, path: Path) -> Path:
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
+    fig = figure(10, 4)
+    axes = fig.subplots(1, 2)
     labels = {True: "repaired", False: "missed or not repaired"}
     for repaired, rows in trajectories.groupby(level="repaired"):
         offsets = rows.index.get_level_values("offset")

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from experiments.store import Store
-from experiments.studies.common import committed_parts, markdown_table, save_figure
+from experiments.studies.common import committed_parts, figure, markdown_table, save_figure
 from sim.batch import KEY_COLUMNS
 from sim.io import write_text
 from sim.plots import RUPTURE_COLOURS
@@ -112,7 +111,8 @@ def outcome_effects(patients: pd.DataFrame) -> pd.DataFrame:
 
 
 def _figure(events: pd.DataFrame, path: Path) -> Path:
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
+    fig = figure(10, 4)
+    axes = fig.subplots(1, 2)
     share = events.groupby("hostility")["type"].apply(
         lambda t: (t == "confrontation").mean())
     axes[0].bar([f"{h:g}" for h in share.index], share.to_numpy(),
@@ -153,7 +153,7 @@ def report(root: Path) -> Path:
     sessions = int(pd.concat(committed_parts(root, "runs"))["sessions"].sum())
     types = by_type(events, sessions)
     effects = outcome_effects(patients)
-    figure = _figure(events, root / "figures" / "rupture_types.png")
+    figure_path = _figure(events, root / "figures" / "rupture_types.png")
     per_point = events.groupby(["hostility", "attunement", "type"]).agg(
         ruptures=("session", "size"), noticed=("rupture_detected", "mean"),
         repaired=("rupture_repaired", "mean"), dropped=("dropped", "mean")).reset_index()
@@ -186,7 +186,7 @@ missed ruptures of each type (OLS, standard errors clustered by clinician):
 
 {markdown_table(effects)}
 
-![rupture types]({figure.relative_to(root)})
+![rupture types]({figure_path.relative_to(root)})
 
 ## By design point
 

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from experiments.store import Store
-from experiments.studies.common import committed_parts, markdown_table, save_figure
+from experiments.studies.common import committed_parts, figure, markdown_table, save_figure
 from sim.io import write_text
 
 QUESTION = ("How much of the outcome's variance lies between clinicians as they differ more, "
@@ -110,7 +109,8 @@ def report(root: Path) -> Path:
     levels = levels.rename(columns={"spread": "clinician spread"}).drop(columns="point_id")
     levels = levels[["clinician spread", "level", "PHQ-9 per WAI point", "low", "high"]]
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
+    fig = figure(10, 4)
+    axes = fig.subplots(1, 2)
     axes[0].errorbar(icc_table["clinician spread"], icc_table["ICC"],
                      yerr=[icc_table["ICC"] - icc_table["low"],
                            icc_table["high"] - icc_table["ICC"]], marker="o", capsize=3)
@@ -125,7 +125,7 @@ def report(root: Path) -> Path:
     axes[1].set_xlabel("spread of clinician traits (logit sd)")
     axes[1].set_ylabel("post PHQ-9 per WAI point (negative = better)")
     axes[1].legend()
-    figure = save_figure(fig, root / "figures" / "therapist_effects.png")
+    figure_path = save_figure(fig, root / "figures" / "therapist_effects.png")
 
     widest = icc_table.iloc[-1]
     at_widest = levels[levels["clinician spread"] == widest["clinician spread"]].set_index("level")
@@ -162,6 +162,6 @@ patient one WAI point above their clinician's mean ended
 
 {markdown_table(levels)}
 
-![therapist effects]({figure.relative_to(root)})
+![therapist effects]({figure_path.relative_to(root)})
 """
     return write_text(text, root / "report.md")
