@@ -10,6 +10,9 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	# The dashboard's front-end files (JavaScript, CSS) from the npm registry, once, so that
+	# neither the page nor its browser test needs a CDN at run time.
+	$(BIN)/python -m sim.dashboard.assets
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -21,6 +24,8 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_kernel.py
+	$(BIN)/python benchmarks/bench_runner.py
+	$(BIN)/python benchmarks/bench_dashboard.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -9,9 +9,16 @@ also be served with ``solara run sim.app``. The page shows
 * in the main area: one dyad up close, its event log in plain words, its needs and
   internalisation, the clinic, the same patient with two clinicians, and a short guide.
 
-The scenario selector sits outside Mesa's parameters on purpose: choosing a scenario loads its
-values into the sliders (the ``SolaraViz`` element is keyed by the scenario, so it is rebuilt),
-where a Mesa parameter would leave the sliders showing the previous scenario's values.
+Two choices depart from the usual ``SolaraViz(model, components=[...])``:
+
+* The scenario selector sits outside Mesa's parameters: choosing a scenario loads its values
+  into the sliders (the ``SolaraViz`` element is keyed by the scenario, so it is rebuilt), where a
+  Mesa parameter would leave the sliders showing the previous scenario's values.
+* ``SolaraViz`` gets no components; the page lays them out itself (:func:`MainView`) and shares
+  the model with ``SolaraViz`` as a reactive variable, so Reset reaches them. ``SolaraViz`` puts
+  components in a draggable grid whose script (vue-grid-layout 2) fails to load under Vue 3
+  (ipyvue 3: "GlobalVue.use is not a function"), which leaves the main area blank; a fixed
+  layout also suits a projector better.
 
 The initial scenario and seed come from ``ALLIANCE_DASHBOARD_SCENARIO`` and
 ``ALLIANCE_DASHBOARD_SEED`` (set by ``alliance dashboard --scenario/--seed``).
@@ -25,7 +32,7 @@ from typing import Any
 import solara
 from mesa.visualization import Slider, SolaraViz
 
-from sim.dashboard.components import COMPONENTS
+from sim.dashboard.components import MainView
 from sim.dashboard.model import (
     CONTRASTS,
     DEFAULT_SEED,
@@ -75,9 +82,10 @@ def ScenarioPicker(scenario: solara.Reactive[str]) -> None:
     """Show the scenario selector: choosing one loads it at once, its values in the sliders."""
     with solara.Card("Scenario"):
         solara.Select(label="Scenario", values=list(SCENARIOS), value=scenario)
-        solara.Text(SCENARIOS[scenario.value].description, style={"font-size": "0.85em"})
-        solara.Text("Sliders, seed and compare apply when you press Reset.",
-                    style={"font-size": "0.85em", "color": "#555555"})
+        solara.Div(children=[SCENARIOS[scenario.value].description],
+                   style={"font-size": "0.85em"})
+        solara.Div(children=["Sliders, seed and compare apply when you press Reset."],
+                   style={"font-size": "0.85em", "color": "#555555", "margin-top": "4px"})
 
 
 @solara.component
@@ -85,13 +93,16 @@ def Page() -> None:
     """Show the dashboard page."""
     start_scenario, seed = initial_settings()
     scenario = solara.use_reactive(start_scenario)
-    model = solara.use_memo(lambda: build_model(scenario.value, seed), [scenario.value])
+    # A new scenario builds a new model; Mesa's Reset replaces it in place (model.value = ...).
+    model = solara.use_reactive(
+        solara.use_memo(lambda: build_model(scenario.value, seed), [scenario.value]))
     with solara.Sidebar():
         ScenarioPicker(scenario)
     SolaraViz(
         model,
-        components=list(COMPONENTS),
+        components=[],
         model_params=model_params(scenario.value, seed),
         play_interval=PLAY_INTERVAL_MS,
         name="The working alliance: a teaching dashboard",
     ).key(f"viz-{scenario.value}")
+    MainView(model)

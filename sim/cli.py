@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from sim.dashboard_cli import add_parser as add_dashboard_parser
 from sim.params import ParameterError, check_value, markdown_table, table
 from sim.scenarios import SCENARIOS
 
@@ -128,6 +129,7 @@ def build_parser(extra: Iterable[AddCommands] = ()) -> argparse.ArgumentParser:
     scenarios = sub.add_parser("scenarios", help="list the scenarios",
                                description="List the scenarios with a one-line description.")
     scenarios.set_defaults(func=cmd_scenarios)
+    add_dashboard_parser(sub)
     for add in extra:
         add(sub)
     return parser

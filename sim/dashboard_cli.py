@@ -2,7 +2,8 @@
 
 :func:`add_parser` registers the subcommand on the ``alliance`` parser (see :mod:`sim.cli`);
 ``python -m sim.dashboard_cli dashboard [options]`` runs it on its own. Nothing heavy is imported
-until the command runs, so ``alliance --help`` stays fast.
+until the command runs, so ``alliance --help`` stays fast, and :mod:`sim.cli` is imported only
+inside functions, so :mod:`sim.cli` can import this module at its top.
 """
 
 from __future__ import annotations
@@ -10,9 +11,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-
-from sim.cli import EXIT_USAGE, UsageError, _Parser
-from sim.params import ParameterError
 
 DEFAULT_PORT = 8765
 
@@ -41,6 +39,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
     """Serve the dashboard until interrupted."""
+    from sim.cli import UsageError
     from sim.dashboard.server import bind, resolve_host, serve
     from sim.scenarios import get as get_scenario
 
@@ -48,9 +47,9 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     if args.seed < 0:
         raise UsageError(f"--seed must be a whole number from 0, got {args.seed}")
     host, notes = resolve_host(args.host)
+    sock = bind(host, args.port, allow_remote=args.host is not None)
     for note in notes:
         print(note, file=sys.stderr)
-    sock = bind(host, args.port, allow_remote=args.host is not None)
     try:
         serve(sock, scenario=args.scenario, seed=args.seed)
     finally:
@@ -60,6 +59,9 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``dashboard`` as ``alliance`` would; return the exit status."""
+    from sim.cli import EXIT_USAGE, UsageError, _Parser
+    from sim.params import ParameterError
+
     parser = _Parser(prog="alliance")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                 parser_class=_Parser)

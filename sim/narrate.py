@@ -109,9 +109,9 @@ def _rupture_sentences(before: Mapping[str, Any] | None, row: Mapping[str, Any],
         engaged_before, engaged_after = _number(before, "engagement"), _number(row, "engagement")
         if (not repaired and kind == "withdrawal" and before.get("session", 0) > 0
                 and not (math.isnan(engaged_before) or math.isnan(engaged_after))):
-            parts.append(f"In the week after, the patient followed through on "
-                         f"{engaged_after:.0%} of {engagement_noun} ({engaged_before:.0%} the "
-                         "week before).")
+            parts.append(f"Until the next session the patient followed through on "
+                         f"{engaged_after:.0%} of {engagement_noun} ({engaged_before:.0%} after "
+                         "the previous one).")
     if "rupture_patient_reported" in row:
         parts.append("The patient would report it on a questionnaire."
                      if row["rupture_patient_reported"]

@@ -1,13 +1,12 @@
 """The page's front-end files, for machines that cannot reach a CDN.
 
-A Solara page loads its JavaScript and CSS (the Vuetify app, RequireJS, Font Awesome, the grid
-layout Mesa's ``SolaraViz`` uses, Vega for the charts) through the Solara server's CDN proxy,
-which fetches each file from a public CDN on first use and caches it in
-``<prefix>/share/solara/cdn``. Where no CDN is reachable (CI, a locked-down classroom) the page
-stays blank. :func:`ensure_frontend_assets` fills that cache from the npm registry instead, with
-``npm pack``: a CDN path ``name@version/file`` is the file ``file`` of the npm package
-``name@version``, so unpacking the package under ``name@version/`` is what the proxy would have
-cached.
+A Solara page loads its JavaScript and CSS (the Vuetify app, RequireJS, Font Awesome, Vega for
+the charts) through the Solara server's CDN proxy, which fetches each file from a public CDN on
+first use and caches it in ``<prefix>/share/solara/cdn``. Where no CDN is reachable (CI, a
+locked-down classroom) the page stays blank. :func:`ensure_frontend_assets` fills that cache from
+the npm registry instead, with ``npm pack``: a CDN path ``name@version/file`` is the file
+``file`` of the npm package ``name@version``, so unpacking the package under ``name@version/`` is
+what the proxy would have cached.
 
 Run ``python -m sim.dashboard.assets`` once after installing (``alliance dashboard`` also tries
 when files are missing).
@@ -50,8 +49,9 @@ def _add(files: dict[str, list[str]], package: str, path: str) -> None:
 def required_files() -> dict[str, list[str]]:
     """Return, by ``name@version``, the files the page will ask the proxy for.
 
-    Read from Solara's own page template and the Vue templates of the widgets the dashboard uses
-    (grid layout, Vega-Lite), so a Solara upgrade that moves to new versions is followed.
+    Read from Solara's own page template and its Vega-Lite widget's template (whose files and
+    module names :mod:`sim.dashboard.vega` shares), so a Solara upgrade that moves to new
+    versions is followed.
     """
     import ipyvue
     import solara
@@ -65,11 +65,9 @@ def required_files() -> dict[str, list[str]]:
             continue  # the template names both Vue 2 and Vue 3 apps; one is used
         path = path.replace("{{ipywidget_major_version}}", "8")
         _add(files, package, path)
-    grid = "gridlayout_v3.vue" if vue3 else "gridlayout.vue"
-    for name in (grid, "vegalite.vue"):
-        text = (root / "widgets/vue" / name).read_text()
-        for package, path in _GET_CDN_REFERENCE.findall(text):
-            _add(files, package, path)
+    text = (root / "widgets/vue/vegalite.vue").read_text()
+    for package, path in _GET_CDN_REFERENCE.findall(text):
+        _add(files, package, path)
     _add(files, "font-awesome@4.5.0", "css/font-awesome.min.css")
     return files
 
@@ -99,7 +97,12 @@ def _npm_pack(spec: str, workdir: Path) -> Path:
 
 
 def _unpack(tarball: Path, target: Path) -> None:
-    """Unpack an npm tarball's ``package/`` into ``target``, atomically (temp dir, rename)."""
+    """Unpack an npm tarball's ``package/`` into ``target``, all or nothing.
+
+    The files go to a staging directory first, which is then renamed to ``target``, so a page
+    never sees half a package; when two processes fetch at once (tests under pytest-xdist), the
+    second rename fails on the first one's complete copy, which is kept.
+    """
     staging = Path(tempfile.mkdtemp(prefix=".unpack-", dir=target.parent))
     try:
         with tarfile.open(tarball) as archive:
@@ -111,9 +114,15 @@ def _unpack(tarball: Path, target: Path) -> None:
                 member.name = inner
                 members.append(member)
             archive.extractall(staging, members=members, filter="data")
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
+        if target.exists():  # an incomplete copy: set it aside, then remove it
+            aside = Path(tempfile.mkdtemp(prefix=".stale-", dir=target.parent))
+            target.rename(aside / "package")
+            shutil.rmtree(aside)
+        try:
+            staging.rename(target)
+        except OSError:
+            if not target.is_dir():
+                raise
     finally:
         if staging.exists():
             shutil.rmtree(staging)

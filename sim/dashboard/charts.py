@@ -1,8 +1,9 @@
 """Vega-Lite chart specs for the dashboard, built from panel rows and the clinic's reporters.
 
-Specs are plain dicts (Vega-Lite v5), drawn in the browser: building one costs well under a
-millisecond on the server, where rendering a Matplotlib figure to PNG costs tens, and the
-dashboard redraws five charts per step. NaN becomes ``None`` (JSON ``null``): JSON has no NaN.
+Specs are plain dicts (Vega-Lite v5) with inline data, drawn in the browser (see
+:mod:`sim.dashboard.vega`): building one costs well under a millisecond on the server, where
+rendering a Matplotlib figure to PNG costs 50-150 ms here, and the dashboard redraws four charts
+per step. NaN becomes ``None`` (JSON ``null``): JSON has no NaN.
 """
 
 from __future__ import annotations
@@ -19,15 +20,16 @@ from sim.state import RUPTURE_NAMES
 PART_COLOURS = {"goal": "#1b9e77", "task": "#7570b3", "bond": "#d95f02"}
 NEED_COLOURS = {"autonomy": "#1f78b4", "competence": "#33a02c", "relatedness": "#e31a1c",
                 "internalisation": "#222222"}
-OUTCOME_COLOURS = {"repaired": "#1a9850", "noticed, not repaired": "#fdae61",
+OUTCOME_COLOURS = {"repaired": "#1a9850", "repair failed": "#fdae61",
                    "missed": "#d73027"}
 RUPTURE_SHAPES = {"withdrawal": "triangle-down", "confrontation": "diamond"}
-WIDTH = 400
-"""Width of a one-column chart (a dashboard cell is about 500 px wide)."""
+WIDTH = 330
+"""Width of a one-column chart's plot area (a card is about 450-550 px wide)."""
 
 _SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 _CONFIG = {"view": {"stroke": None}, "axis": {"labelFontSize": 10, "titleFontSize": 10},
-           "legend": {"labelFontSize": 10, "titleFontSize": 10, "symbolSize": 60}}
+           "legend": {"labelFontSize": 10, "titleFontSize": 10, "symbolSize": 50,
+                      "rowPadding": 1, "titlePadding": 2, "padding": 2}}
 
 
 def _value(x: Any) -> Any:
@@ -46,7 +48,10 @@ def _session_axis(max_sessions: int) -> dict[str, Any]:
 
 
 def _spec(body: dict[str, Any]) -> dict[str, Any]:
-    return {"$schema": _SCHEMA, "config": _CONFIG, **body}
+    # vega-embed options (also read from usermeta by other embedders): SVG (marks in the page,
+    # testable and sharp on a projector), no actions menu (export links distract a class).
+    return {"$schema": _SCHEMA, "config": _CONFIG,
+            "usermeta": {"embedOptions": {"renderer": "svg", "actions": False}}, **body}
 
 
 def _rupture(row: Mapping[str, Any]) -> str:
@@ -64,7 +69,7 @@ def rupture_points(rows: Sequence[Mapping[str, Any]], y: str = "bond") -> list[d
         if row.get("rupture_repaired"):
             outcome = "repaired"
         elif row.get("rupture_detected"):
-            outcome = "noticed, not repaired"
+            outcome = "repair failed"
         else:
             outcome = "missed"
         points.append({"session": int(row["session"]), "value": _value(row[y]),
@@ -72,7 +77,9 @@ def rupture_points(rows: Sequence[Mapping[str, Any]], y: str = "bond") -> list[d
     return points
 
 
-def _rupture_layer(points: list[dict[str, Any]], max_sessions: int) -> dict[str, Any]:
+def _rupture_layer(points: list[dict[str, Any]], max_sessions: int,
+                   legend: bool) -> dict[str, Any]:
+    shown = {} if legend else {"legend": None}
     return {
         "data": {"values": points},
         "mark": {"type": "point", "filled": True, "size": 110, "opacity": 1,
@@ -80,12 +87,16 @@ def _rupture_layer(points: list[dict[str, Any]], max_sessions: int) -> dict[str,
         "encoding": {
             "x": _session_axis(max_sessions),
             "y": {"field": "value", "type": "quantitative"},
+            # The shape legend goes above the plot: three legends at the right would wrap
+            # into a second column and be cut off at the card's edge.
             "shape": {"field": "rupture", "type": "nominal", "title": "rupture",
                       "scale": {"domain": list(RUPTURE_SHAPES),
-                                "range": list(RUPTURE_SHAPES.values())}},
+                                "range": list(RUPTURE_SHAPES.values())},
+                      **({"legend": {"orient": "top", "direction": "horizontal"}} if legend
+                         else shown)},
             "fill": {"field": "outcome", "type": "nominal", "title": "then",
                      "scale": {"domain": list(OUTCOME_COLOURS),
-                               "range": list(OUTCOME_COLOURS.values())}},
+                               "range": list(OUTCOME_COLOURS.values())}, **shown},
             "tooltip": [{"field": "session"}, {"field": "rupture"}, {"field": "outcome"},
                         {"field": "value", "title": "bond", "format": ".2f"}],
         },
@@ -100,14 +111,14 @@ def _long(rows: Sequence[Mapping[str, Any]], fields: Mapping[str, str]) -> list[
 
 def _lines(values: list[dict[str, Any]], colours: Mapping[str, str], max_sessions: int,
            y_title: str, y_domain: list[float] | None, height: int,
-           dashed: Sequence[str] = ()) -> dict[str, Any]:
+           dashed: Sequence[str] = (), legend: str | None = "right") -> dict[str, Any]:
     encoding: dict[str, Any] = {
         "x": _session_axis(max_sessions),
         "y": {"field": "value", "type": "quantitative", "title": y_title,
               **({"scale": {"domain": y_domain}} if y_domain else {})},
         "color": {"field": "series", "type": "nominal", "title": None,
                   "scale": {"domain": list(colours), "range": list(colours.values())},
-                  "legend": {"orient": "right"}},
+                  "legend": {"orient": legend} if legend else None},
         "tooltip": [{"field": "session"}, {"field": "series"},
                     {"field": "value", "format": ".2f"}],
     }
@@ -123,26 +134,28 @@ def _lines(values: list[dict[str, Any]], colours: Mapping[str, str], max_session
 
 
 def alliance_chart(rows: Sequence[Mapping[str, Any]], max_sessions: int, *,
-                   width: int = WIDTH, height: int = 140) -> dict[str, Any]:
+                   width: int = WIDTH, height: int = 170, legend: bool = True) -> dict[str, Any]:
     """Plot goal, task and bond over sessions, with each rupture marked by type and fate."""
     lines = _lines(_long(rows, {p: p for p in PART_COLOURS}), PART_COLOURS, max_sessions,
-                   "0-1", [0, 1], height)
+                   "0-1", [0, 1], height, legend="right" if legend else None)
     return {"width": width, "height": height,
-            "layer": [lines, _rupture_layer(rupture_points(rows), max_sessions)],
+            "layer": [lines, _rupture_layer(rupture_points(rows), max_sessions, legend)],
             "resolve": {"scale": {"color": "independent", "fill": "independent"}}}
 
 
 def outcome_chart(rows: Sequence[Mapping[str, Any]], max_sessions: int, *, instrument: str,
                   outcome: str = "symptoms", width: int = WIDTH,
-                  height: int = 70) -> dict[str, Any]:
+                  height: int = 60) -> dict[str, Any]:
     """Plot the symptom score per session (or, for adherence, the share of doses taken)."""
     if outcome == "adherence":
         values = _long(rows[1:], {"doses taken": "engagement"})
-        colours, title, domain = {"doses taken": "#2c7fb8"}, "share", [0, 1]
+        colours, title, domain = {"doses taken": "#2c7fb8"}, "doses taken", [0, 1]
     else:
         values = _long(rows, {instrument: "symptom_score"})
         colours, title, domain = {instrument: "#444444"}, instrument, [0, 27]
-    return {"width": width, **_lines(values, colours, max_sessions, title, domain, height)}
+    # One series, named by the axis title: no legend.
+    return {"width": width, **_lines(values, colours, max_sessions, title, domain, height,
+                                     legend=None)}
 
 
 def dyad_chart(rows: Sequence[Mapping[str, Any]], max_sessions: int, *, instrument: str,
@@ -180,7 +193,7 @@ def clinic_chart(frame: pd.DataFrame, max_sessions: int) -> dict[str, Any]:
                             "repairs": "Repairs"}),
                     {"withdrawals": "#e6ab02", "confrontations": "#e7298a",
                      "repairs": "#1a9850"}, max_sessions, "per session", None, 60)
-    return _spec({"vconcat": [{"width": WIDTH - 60, **c} for c in (alliance, patients, events)],
+    return _spec({"vconcat": [{"width": WIDTH - 40, **c} for c in (alliance, patients, events)],
                   "spacing": 4, "resolve": {"scale": {"color": "independent"}}})
 
 
@@ -190,9 +203,10 @@ def compare_chart(left: Sequence[Mapping[str, Any]], right: Sequence[Mapping[str
     """Plot the same patient with two clinicians, side by side, on shared scales."""
     def column(rows: Sequence[Mapping[str, Any]], title: str) -> dict[str, Any]:
         return {"title": {"text": title, "fontSize": 11},
-                "vconcat": [alliance_chart(rows, max_sessions, width=170, height=110),
+                "vconcat": [alliance_chart(rows, max_sessions, width=190, height=110,
+                                           legend=False),
                             outcome_chart(rows, max_sessions, instrument=instrument,
-                                          outcome=outcome, width=170, height=55)],
+                                          outcome=outcome, width=190, height=55)],
                 "spacing": 4}
 
     return _spec({"hconcat": [column(left, titles[0]), column(right, titles[1])],

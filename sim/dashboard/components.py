@@ -2,8 +2,8 @@
 
 Each component subscribes to Mesa's ``update_counter``, so it redraws after every step, reset
 and play tick of Mesa's controls. Charts are Vega-Lite specs (:mod:`sim.dashboard.charts`) drawn
-in the browser; text is generated from the model's numbers (:mod:`sim.narrate`). A dashboard
-cell is about 500 x 390 px, so each component fits one and scrolls beyond it.
+in the browser; text is generated from the model's numbers (:mod:`sim.narrate`).
+:func:`MainView` lays them out two to a row.
 """
 
 from __future__ import annotations
@@ -17,18 +17,26 @@ from mesa.visualization.utils import update_counter
 
 from sim.dashboard.charts import clinic_chart, compare_chart, dyad_chart, needs_chart
 from sim.dashboard.model import CLINICIAN_SLIDERS, LABELS, PATIENT_SLIDERS, TeachingClinic
-from sim.narrate import narrate
+from sim.dashboard.vega import VegaChart, split_data
 
-CELL = {"height": "380px", "overflow-y": "auto", "padding": "4px 8px"}
-"""Style of a component's root: one dashboard cell, scrolling beyond it."""
+CARD = {"height": "100%"}
+"""Style of each component's card (cards in a row share its height)."""
+
+LOG_HEIGHT = "340px"
+"""Height of the event log's scrolling area."""
 
 _MUTED = {"font-size": "0.85em", "color": "#555555"}
 
 
 def _vega(spec: dict[str, Any]) -> solara.Element:
-    """Return a Vega-Lite element (the widget Solara's ``FigureAltair`` uses, without Altair)."""
-    return solara.widgets.VegaLite.element(spec=spec, listen_to_click=False,
-                                           listen_to_hover=False)
+    """Return a chart element: a step changes its data only, which the browser redraws fast."""
+    return VegaChart.element(**split_data(spec))
+
+
+def _line(text: str, style: dict[str, str] | None = None,
+          classes: list[str] | None = None) -> solara.Element:
+    """Return a block of text (``solara.Text`` is inline, so lines would run together)."""
+    return solara.Div(children=[text], style=style, classes=classes or [])
 
 
 def _traits(values: dict[str, float], names: tuple[str, ...]) -> str:
@@ -44,6 +52,17 @@ def _last_score(rows: list[dict[str, Any]]) -> float:
     return scores[-1] if scores else math.nan
 
 
+def _outcome(model: TeachingClinic, rows: list[dict[str, Any]]) -> str:
+    """Return the scenario's outcome now: the symptom score, or the share of doses taken."""
+    if model.info.outcome == "adherence":
+        return "–" if len(rows) < 2 else f"{rows[-1]['engagement']:.0%}"
+    return _fmt(_last_score(rows), ".0f")
+
+
+def _outcome_name(model: TeachingClinic) -> str:
+    return "doses taken" if model.info.outcome == "adherence" else model.info.symptom_instrument
+
+
 def _status(track_status: str) -> str:
     return track_status.replace("_", " ")
 
@@ -55,14 +74,15 @@ def DyadView(model: TeachingClinic) -> None:
     track, info = model.focus, model.info
     rows = track.rows
     last = rows[-1]
-    with solara.Column(style=CELL, gap="2px", classes=["dyad-view"]):
-        solara.Text("One dyad up close", style={"font-weight": "bold"})
-        solara.Text(f"Patient: {_traits(track.patient, PATIENT_SLIDERS)}", style=_MUTED)
-        solara.Text(f"Clinician: {_traits(track.clinician, CLINICIAN_SLIDERS)}", style=_MUTED)
-        solara.Text(
+    with solara.Card("One dyad up close", style=CARD, classes=["dyad-view"]):
+        _line(f"Patient: {_traits(track.patient, PATIENT_SLIDERS)}", style=_MUTED,
+              classes=["dyad-patient"])
+        _line(f"Clinician: {_traits(track.clinician, CLINICIAN_SLIDERS)}", style=_MUTED,
+              classes=["dyad-clinician"])
+        _line(
             f"After session {last['session']}: alliance {_fmt(last['alliance'])} "
             f"(goal {_fmt(last['goal'])}, task {_fmt(last['task'])}, bond {_fmt(last['bond'])})"
-            f" · {info.symptom_instrument} {_fmt(_last_score(rows), '.0f')} · "
+            f" · {_outcome_name(model)} {_outcome(model, rows)} · "
             f"{_status(track.status)}",
             style={"font-size": "0.85em"}, classes=["dyad-summary"])
         _vega(dyad_chart(rows, model.clinics.max_sessions, instrument=info.symptom_instrument,
@@ -74,9 +94,8 @@ def NeedsView(model: TeachingClinic) -> None:
     """Show the three needs and internalisation of the dyad up close."""
     update_counter.get()
     last = model.focus.rows[-1]
-    with solara.Column(style=CELL, gap="2px"):
-        solara.Text("Needs and motivation (dyad up close)", style={"font-weight": "bold"})
-        solara.Text(
+    with solara.Card("Needs and motivation (dyad up close)", style=CARD):
+        _line(
             f"Autonomy {_fmt(last['need_autonomy'])} · competence "
             f"{_fmt(last['need_competence'])} · relatedness {_fmt(last['need_relatedness'])} · "
             f"internalisation {_fmt(last['internalisation'])} (dashed: 0 'told to', "
@@ -88,15 +107,12 @@ def NeedsView(model: TeachingClinic) -> None:
 def EventLog(model: TeachingClinic) -> None:
     """Tell the dyad up close in plain words: one line per notable event, newest first."""
     update_counter.get()
-    info = model.info
-    lines = narrate(model.focus.rows, clinician=model.focus.clinician,
-                    instrument=info.symptom_instrument, outcome=info.outcome,
-                    engagement_noun=_engagement_noun(info.engagement_noun, info.tasks))
-    with solara.Column(style=CELL, gap="4px"):
-        solara.Text("What happened (newest first)", style={"font-weight": "bold"})
+    lines = model.event_log()
+    with solara.Card("What happened (newest first)", style=CARD):
         if model.notice:
             solara.Warning(model.notice, dense=True)
-        with solara.Div(classes=["event-log"]):
+        with solara.Div(classes=["event-log"],
+                        style={"max-height": LOG_HEIGHT, "overflow-y": "auto"}):
             if not lines:
                 solara.Div(children=[f"Session {model.focus.rows[-1]['session']}: nothing "
                                      "notable yet. Press Step or ▶."],
@@ -106,10 +122,6 @@ def EventLog(model: TeachingClinic) -> None:
                            classes=["event-line"])
 
 
-def _engagement_noun(noun: str, tasks: tuple[str, ...]) -> str:
-    return f"{noun} ({', '.join(tasks)})" if tasks and noun == "the agreed tasks" else noun
-
-
 @solara.component
 def ClinicView(model: TeachingClinic) -> None:
     """Show the clinic: mean alliance, active patients, dropouts, ruptures and repairs."""
@@ -117,15 +129,14 @@ def ClinicView(model: TeachingClinic) -> None:
     frame = model.datacollector.get_model_vars_dataframe()
     now = frame.iloc[-1]
     ruptures = int(now["Withdrawals"] + now["Confrontations"])
-    with solara.Column(style=CELL, gap="2px", classes=["clinic-view"]):
-        solara.Text(f"The clinic: {len(model.patients)} patients, "
-                    f"{len(model.clinicians)} clinicians", style={"font-weight": "bold"})
-        solara.Text(
+    title = f"The clinic: {len(model.patients)} patients, {len(model.clinicians)} clinicians"
+    with solara.Card(title, style=CARD, classes=["clinic-view"]):
+        _line(
             f"Session {model.session}: mean alliance {_fmt(float(now['Alliance']))} · "
             f"active {int(now['Active'])} · dropped out {int(now['Dropouts'])} · ruptures "
             f"{ruptures} (withdrawal {int(now['Withdrawals'])}, confrontation "
             f"{int(now['Confrontations'])}), repaired {int(now['Repairs'])}",
-            style={"font-size": "0.85em"})
+            style={"font-size": "0.85em"}, classes=["clinic-summary"])
         _vega(clinic_chart(frame, model.clinics.max_sessions))
 
 
@@ -146,8 +157,7 @@ def _compare_sentence(model: TeachingClinic) -> str:
             f"({low.clinician[model.contrast]:.2f} vs {high.clinician[model.contrast]:.2f}). "
             f"So far: ruptures {pair(ruptures)}, repaired {pair(repaired)}, alliance "
             f"{pair(lambda t: _fmt(t.rows[-1]['alliance']))}, "
-            f"{model.info.symptom_instrument} "
-            f"{pair(lambda t: _fmt(_last_score(t.rows), '.0f'))}, "
+            f"{_outcome_name(model)} {pair(lambda t: _outcome(model, t.rows))}, "
             f"status {pair(lambda t: _status(t.status))}.")
 
 
@@ -156,10 +166,9 @@ def CompareView(model: TeachingClinic) -> None:
     """Show the same patient with two clinicians side by side (default: repair skill)."""
     update_counter.get()
     info = model.info
-    with solara.Column(style=CELL, gap="2px", classes=["compare-view"]):
-        solara.Text("Compare: the same patient with two clinicians",
-                    style={"font-weight": "bold"})
-        solara.Text(_compare_sentence(model), style={"font-size": "0.85em"})
+    with solara.Card("Compare: the same patient with two clinicians", style=CARD,
+                     classes=["compare-view"]):
+        _line(_compare_sentence(model), style={"font-size": "0.85em"})
         _vega(compare_chart(model.compare_low.rows, model.compare_high.rows,
                             (model.compare_low.label, model.compare_high.label),
                             model.clinics.max_sessions, instrument=info.symptom_instrument,
@@ -167,17 +176,20 @@ def CompareView(model: TeachingClinic) -> None:
 
 
 GUIDE = """\
-**How to use this page**
-
-1. Pick a **scenario** (the source text's vignettes are here) in the sidebar: it loads at once.
-2. Move the **sliders** (clinician and patient traits), change the **seed** or what the
-   **compare** view contrasts, then press **Reset**: the clinic starts again with them.
-3. **Step** runs one session for every patient; **▶** plays, **❚❚** pauses.
-
-*Dyad up close*: the patient and clinician have exactly the slider values. Markers: ▼ withdrawal,
-◆ confrontation; green = repaired, orange = noticed but not repaired, red = missed.
-*Clinic*: {patients} patients whose typical traits are the sliders'. *Compare*: the dyad's
-patient with two clinicians who differ in one trait only; same seed, so the same luck.
+<p><b>How to use this page</b></p>
+<ol>
+<li>Pick a <b>scenario</b> in the sidebar (the source text's vignettes are there): it loads at
+once.</li>
+<li>Move the <b>sliders</b> (clinician and patient traits), change the <b>seed</b> or what the
+compare view contrasts, then press <b>Reset</b>: the clinic starts again with them.</li>
+<li><b>Step</b> runs one session for every patient; <b>▶</b> plays, <b>❚❚</b> pauses.</li>
+</ol>
+<p><i>Dyad up close</i>: the patient and the clinician have exactly the slider values. Markers:
+▼ withdrawal, ◆ confrontation; green: repaired, orange: noticed but the repair failed,
+red: missed (not noticed).
+<i>Clinic</i>: {patients} patients whose typical traits are the sliders'.
+<i>Compare</i>: the dyad's patient with two clinicians who differ in one trait only; same seed,
+so the same luck.</p>
 """
 
 
@@ -185,13 +197,26 @@ patient with two clinicians who differ in one trait only; same seed, so the same
 def GuideView(model: TeachingClinic) -> None:
     """Show a short guide to the page and the scenario's description."""
     info = model.info
-    with solara.Column(style=CELL, gap="2px"):
-        solara.Markdown(f"**Scenario: {info.name}**: {info.description}.")
+    with solara.Card("About this page", style=CARD):
+        _line(f"Scenario {info.name}: {info.description}.", style={"font-weight": "bold"},
+              classes=["scenario-line"])
         if info.goals or info.tasks:
-            solara.Markdown(f"Goals: {', '.join(info.goals) or '–'}. "
-                            f"Tasks: {', '.join(info.tasks) or '–'}.")
-        solara.Markdown(GUIDE.format(patients=len(model.patients)))
+            _line(f"Goals: {', '.join(info.goals) or '–'}. "
+                  f"Tasks: {', '.join(info.tasks) or '–'}.")
+        # Static text of ours (Markdown would make the browser fetch mermaid from a CDN).
+        solara.HTML(tag="div", unsafe_innerHTML=GUIDE.format(patients=len(model.patients)),
+                    style={"font-size": "0.9em"})
 
 
-COMPONENTS = [DyadView, EventLog, NeedsView, ClinicView, CompareView, GuideView]
-"""The components in page order (two per row)."""
+ROWS = ((DyadView, EventLog), (NeedsView, ClinicView), (CompareView, GuideView))
+"""The components, two per row, in page order."""
+
+
+@solara.component
+def MainView(model: solara.Reactive[TeachingClinic]) -> None:
+    """Lay the components out, two to a row, for the model ``SolaraViz`` controls."""
+    with solara.Column(gap="12px", style={"padding": "12px"}):
+        for row in ROWS:
+            with solara.Columns([1, 1], gutters_dense=True):
+                for component in row:
+                    component(model.value)

@@ -22,6 +22,7 @@ from typing import Any
 
 from sim.batch import session_block
 from sim.model import AllianceModel
+from sim.narrate import narrate
 from sim.params import ParameterError, check_value
 from sim.scenarios import Scenario
 from sim.scenarios import get as get_scenario
@@ -203,6 +204,16 @@ class TeachingClinic(AllianceModel):
     def tracks(self) -> tuple[DyadTrack, DyadTrack, DyadTrack]:
         """The one-dyad tracks: focus, compare_low, compare_high."""
         return self.focus, self.compare_low, self.compare_high
+
+    def event_log(self) -> list[str]:
+        """Return the dyad up close's event log, oldest first (see :func:`sim.narrate.narrate`)."""
+        info = self.info
+        noun = info.engagement_noun
+        if info.tasks and noun == "the agreed tasks":
+            noun = f"{noun} ({', '.join(info.tasks)})"
+        return narrate(self.focus.rows, clinician=self.focus.clinician,
+                       instrument=info.symptom_instrument, outcome=info.outcome,
+                       engagement_noun=noun)
 
     def step(self) -> None:
         """Run one session in the clinic and in each one-dyad model."""

@@ -9,12 +9,20 @@ the caller says it was given explicitly.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
+import re
+import select
 import socket
+import subprocess
 import sys
+import tempfile
+import time
+import urllib.request
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import IO
 
 from sim.cli import UsageError
 
@@ -101,8 +109,9 @@ def bind(host: str, port: int, *, allow_remote: bool = False) -> socket.socket:
 
 
 def url_of(sock: socket.socket) -> str:
-    """Return the page's address for a bound socket."""
+    """Return the page's address for a bound socket (on this machine, for a wildcard bind)."""
     host, port = sock.getsockname()[:2]
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}/"
 
@@ -130,19 +139,19 @@ def serve(sock: socket.socket, *, scenario: str, seed: int,
     import uvicorn
     from solara.server import settings
 
-    from sim.dashboard.assets import ensure_frontend_assets, missing
+    from sim.dashboard.assets import missing
 
     settings.telemetry.mixpanel_enable = False  # no usage reports from a classroom
     # Served over plain http on loopback, Solara falls back to a SameSite=Lax session cookie,
     # which is right here, and warns on every page load; this is that warning only.
     warnings.filterwarnings("ignore", message="Cookies with samesite=none require https",
                             category=UserWarning)
-    if missing():
-        try:
-            ensure_frontend_assets()
-        except UsageError as exc:
-            print(f"note: {exc}; Solara will try to fetch the page files from its CDN",
-                  file=sys.stderr)
+    absent = missing()
+    if absent:
+        # Installing them is a set-up step (make does it), never a download at run time.
+        print(f"note: {len(absent)} of the page's front-end packages are not installed "
+              "locally; Solara will fetch them from its CDN (offline, run `python -m "
+              "sim.dashboard.assets` once)", file=sys.stderr)
     config = uvicorn.Config("solara.server.starlette:app", log_level="warning",
                             access_log=False, loop="asyncio")
     server = uvicorn.Server(config)
@@ -152,3 +161,74 @@ def serve(sock: socket.socket, *, scenario: str, seed: int,
 
 def _print(url: str) -> None:
     print(f"The working alliance dashboard: {url}  (Ctrl+C stops it)", flush=True)
+
+
+@contextlib.contextmanager
+def running_dashboard(*, scenario: str = "psychotherapy", seed: int = 2026,
+                      timeout: float = 60.0) -> Iterator[str]:
+    """Run ``alliance dashboard --port 0`` in a child process; yield its address once it serves.
+
+    For tests and benchmarks. The child is stopped (SIGTERM, then SIGKILL) on exit.
+
+    Raises
+    ------
+    RuntimeError
+        If the server does not answer within ``timeout`` seconds (with its stderr).
+    """
+    command = [sys.executable, "-m", "sim.dashboard_cli", "dashboard", "--port", "0",
+               "--scenario", scenario, "--seed", str(seed)]
+    env = {k: v for k, v in os.environ.items() if k not in IGNORED_HOST_VARIABLES}
+    # stderr to a file: a pipe nobody reads would block the server once its buffer is full
+    errors = tempfile.TemporaryFile(mode="w+")
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True,
+                               env=env)
+    deadline = time.monotonic() + timeout
+    try:
+        url = _read_address(process, errors, deadline)
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the dashboard did not answer at {url}: "
+                                   f"{_stderr_of(process, errors)}")
+            time.sleep(0.1)  # polling a server that is starting, not waiting for a result
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+        errors.close()
+
+
+def _read_address(process: subprocess.Popen, errors: IO[str], deadline: float) -> str:
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([process.stdout], [], [], 0.2)
+        if ready:
+            line = process.stdout.readline()
+            if not line:
+                break
+            match = re.search(r"http://\S+/", line)
+            if match:
+                return match.group(0)
+    raise RuntimeError(f"the dashboard did not start: {_stderr_of(process, errors)}")
+
+
+def _stderr_of(process: subprocess.Popen, errors: IO[str]) -> str:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    errors.seek(0)
+    return errors.read().strip() or f"exit status {process.returncode}"
