@@ -76,6 +76,11 @@ class Patient(mesa.Agent):
         return STATUS_NAMES[int(self.model.clinics.dyads[self.index]["status"])]
 
     @property
+    def technique(self) -> str:
+        """``A`` (the clinician's usual technique) or ``B`` (in a technique trial)."""
+        return "AB"[int(self.model.clinics.dyads[self.index]["technique"])]
+
+    @property
     def active(self) -> bool:
         """Whether the patient is still in treatment."""
         return self.status == "active"

@@ -167,6 +167,7 @@ def dyad_summary(clinics: Clinics) -> pd.DataFrame:
         "symptoms_final": d["symptoms"],
         "symptom_score_intake": d["symptom_score_intake"],
         "symptom_score_post": d["symptom_score_post"],
+        "technique": pd.Categorical.from_codes(d["technique"], ("A", "B")),
         "sessions": d["sessions"],
         "status": pd.Categorical.from_codes(d["status"], STATUS_NAMES),
         "ruptures": ruptures,

@@ -120,8 +120,8 @@ def build_parser(extra: Iterable[AddCommands] = ()) -> argparse.ArgumentParser:
     params = sub.add_parser("params", help="list every parameter with default, bounds, meaning",
                             description="List the parameter table: name, default, bounds, "
                                         "unit, meaning and source of the default.")
-    params.add_argument("--group", help="only this group (clinic, clinician, patient, "
-                                        "mechanism, instrument)")
+    params.add_argument("--group", help="only this group (clinic, intervention, clinician, "
+                                        "patient, mechanism, instrument)")
     params.add_argument("--markdown", action="store_true",
                         help="the whole table as markdown (as in docs/MODEL.md)")
     params.set_defaults(func=cmd_params)
@@ -153,8 +153,8 @@ def cmd_params(args: argparse.Namespace) -> int:
         return 0
     rows = [r for r in table() if args.group in (None, r["group"])]
     if not rows:
-        raise UsageError(f"--group '{args.group}' has no parameters; use clinic, clinician, "
-                         "patient, mechanism or instrument")
+        raise UsageError(f"--group '{args.group}' has no parameters; use clinic, intervention, "
+                         "clinician, patient, mechanism or instrument")
     width = max(len(r["name"]) for r in rows)
     for r in rows:
         bounds = f"[{r['low']:g}, {r['high']:g}]"

@@ -73,6 +73,13 @@ def advance_dyad(d, c, p, session):
     if session == 1:
         d.symptom_score_intake = d.symptom_score
 
+    # Rupture-resolution training raises attunement and repair skill from its session on.
+    attunement = c.attunement
+    repair_skill = c.repair_skill
+    if p.training_session > 0 and session >= p.training_session:
+        attunement = min(1.0, attunement + p.training_attunement)
+        repair_skill = min(1.0, repair_skill + p.training_repair_skill)
+
     # 1. Perceived pressure (amplified by transference) against tolerance (the secure frame).
     pushed = c.pressure * (1.0 + p.transference_gain * d.sensitivity)
     tolerance = d.tolerance + p.tolerance_bond * d.bond + p.tolerance_competence * d.need_competence
@@ -95,10 +102,10 @@ def advance_dyad(d, c, p, session):
         confront = uniform(key, counter(session, SLOT_TYPE)) < p_confront
         rupture = CONFRONTATION if confront else WITHDRAWAL
         visibility = 1.0 if confront else p.withdrawal_visibility
-        if uniform(key, counter(session, SLOT_DETECT)) < c.attunement * visibility:
+        if uniform(key, counter(session, SLOT_DETECT)) < attunement * visibility:
             detected = 1
             work = 1.0 - p.repair_time
-            p_repair = sigmoid(p.repair_base + p.repair_skill_weight * c.repair_skill
+            p_repair = sigmoid(p.repair_base + p.repair_skill_weight * repair_skill
                                + p.repair_bond_weight * d.bond + p.repair_warmth_weight * c.warmth
                                - p.repair_sensitivity_weight * d.sensitivity)
             if uniform(key, counter(session, SLOT_REPAIR)) < p_repair:
@@ -170,7 +177,8 @@ def advance_dyad(d, c, p, session):
 
     # 9. Symptoms over the following week: techniques (dose = efficacy x tasks done x session
     #    time left for work) and the alliance itself; noise and life events push back.
-    relief = (p.technique_gain * c.technique_efficacy * d.engagement * work
+    efficacy = clip01(c.technique_efficacy + d.technique * p.technique_b_advantage)
+    relief = (p.technique_gain * efficacy * d.engagement * work
               + p.alliance_effect * d.alliance + p.natural_recovery)
     life_event = 0.0
     if uniform(key, counter(session, SLOT_LIFE_EVENT)) < p.life_event_rate:

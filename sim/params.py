@@ -44,7 +44,8 @@ class Param:
     source : str
         Rationale or literature source of the default.
     group : str
-        ``clinic``, ``clinician``, ``patient``, ``mechanism`` or ``instrument``.
+        ``clinic``, ``intervention``, ``clinician``, ``patient``, ``mechanism`` or
+        ``instrument``.
     integer : bool
         Whether only whole numbers are admissible.
     """
@@ -89,6 +90,28 @@ _TABLE: tuple[Param, ...] = (
     Param("early_session", 3, 1, 200, "session", "session whose WAI is the 'early alliance'",
           "Flückiger et al. 2018 use early alliance, typically session 3", "instrument",
           integer=True),
+    # --- interventions: a technique trial, rupture-resolution training (off by default) --------
+    Param("technique_b_share", 0.0, 0.0, 1.0, "share",
+          "share of patients randomised to technique B (0: no trial; see technique_by_clinician)",
+          "technique_trial scenario; the source text's closing point on trials", "intervention"),
+    Param("technique_b_advantage", 0.0, -1.0, 1.0, "efficacy units",
+          "efficacy of technique B minus that of the clinician's usual technique A",
+          "technique_trial scenario", "intervention"),
+    Param("technique_by_clinician", 0, 0, 1, "flag",
+          "1: a clinician delivers one technique to the whole caseload (arms by different "
+          "clinicians); 0: patients randomised within every caseload",
+          "trial designs with clinicians nested in arms (alliance_in_trials study)",
+          "intervention", integer=True),
+    Param("training_session", 0, 0, 200, "session",
+          "session from which every clinician is trained in rupture resolution (0: never)",
+          "rupture-resolution training (Eubanks et al. 2018; repair_training study)",
+          "intervention", integer=True),
+    Param("training_attunement", 0.0, 0.0, 1.0, "0-1",
+          "attunement gained by training (added, capped at 1)", "repair_training study",
+          "intervention"),
+    Param("training_repair_skill", 0.0, 0.0, 1.0, "0-1",
+          "repair skill gained by training (added, capped at 1)", "repair_training study",
+          "intervention"),
     # --- clinician traits ------------------------------------------------------------------
     *_trait("warmth", 0.6, 0.5, "clinician", "warmth (empathy, validation)", _CAL),
     *_trait("collaboration", 0.55, 0.5, "clinician",

@@ -77,6 +77,14 @@ def run_session_reference(dyads: np.ndarray, clinicians: np.ndarray, params: np.
     if session == 1:
         d["symptom_score_intake"] = d["symptom_score"].copy()
 
+    # rupture-resolution training
+    trained = (p["training_session"] > 0) & (session >= p["training_session"])
+    attunement = np.where(trained, np.minimum(1.0, c["attunement"] + p["training_attunement"]),
+                          c["attunement"])
+    repair_skill = np.where(trained,
+                            np.minimum(1.0, c["repair_skill"] + p["training_repair_skill"]),
+                            c["repair_skill"])
+
     # 1. perceived pressure and strain
     pushed = c["pressure"] * (1.0 + p["transference_gain"] * d["sensitivity"])
     tolerance = (d["tolerance"] + p["tolerance_bond"] * d["bond"]
@@ -95,10 +103,10 @@ def run_session_reference(dyads: np.ndarray, clinicians: np.ndarray, params: np.
 
     # 3. detection
     visibility = np.where(confront, 1.0, p["withdrawal_visibility"])
-    detected = ruptured & (draw(SLOT_DETECT) < c["attunement"] * visibility)
+    detected = ruptured & (draw(SLOT_DETECT) < attunement * visibility)
 
     # 4. repair
-    p_repair = _sigmoid(p["repair_base"] + p["repair_skill_weight"] * c["repair_skill"]
+    p_repair = _sigmoid(p["repair_base"] + p["repair_skill_weight"] * repair_skill
                         + p["repair_bond_weight"] * d["bond"]
                         + p["repair_warmth_weight"] * c["warmth"]
                         - p["repair_sensitivity_weight"] * d["sensitivity"])
@@ -167,7 +175,9 @@ def run_session_reference(dyads: np.ndarray, clinicians: np.ndarray, params: np.
         - p["engagement_symptoms"] * symptoms + p["engagement_noise"] * z(SLOT_ENGAGEMENT_NOISE))
 
     # 9. symptoms over the week
-    relief = (p["technique_gain"] * c["technique_efficacy"] * d["engagement"] * work
+    efficacy = np.clip(c["technique_efficacy"] + d["technique"] * p["technique_b_advantage"],
+                       0.0, 1.0)
+    relief = (p["technique_gain"] * efficacy * d["engagement"] * work
               + p["alliance_effect"] * d["alliance"] + p["natural_recovery"])
     life_event = np.where(draw(SLOT_LIFE_EVENT) < p["life_event_rate"], p["life_event_size"], 0.0)
     symptoms_next = np.clip(symptoms * (1.0 - relief) + p["symptom_noise"] * z(SLOT_SYMPTOM_NOISE)

@@ -59,12 +59,13 @@ DYAD_DTYPE = np.dtype(
     + [(f, np.float64) for f in OBSERVED_FIELDS]
     + [(f, np.float64) for f in SUMMARY_FIELDS]
     + [(f, np.int32) for f in COUNT_FIELDS]
-    + [("status", np.int8)]
+    + [("status", np.int8), ("technique", np.int8)]
     + [(f, np.int8) for f in EVENT_FIELDS],
     align=True,
 )
 """Record dtype of one dyad row. ``sensitivity`` is state (repairs ease it), the other patient
-traits are fixed; ``row`` indexes the parameter table, ``clinician`` the clinician table."""
+traits are fixed; ``technique`` is 0 (the clinician's usual technique, A) or 1 (B, in a trial);
+``row`` indexes the parameter table, ``clinician`` the clinician table."""
 
 CLINICIAN_DTYPE = np.dtype(
     [("key", np.uint64), ("row", np.int64), ("point_id", np.int64), ("rep", np.int64),
@@ -196,6 +197,10 @@ def initialise(dyads, clinicians, params):
         d.autonomy = _trait(p.autonomy, p.autonomy_spread, rng.normal(k, 3))
         d.expectancy = _trait(p.expectancy, p.expectancy_spread, rng.normal(k, 4))
         d.tolerance = _trait(p.tolerance, p.tolerance_spread, rng.normal(k, 5))
+        # Trial arm: randomised per patient, or per clinician when arms have their own
+        # clinicians (counter 7 of the clinician's key, after its seven traits).
+        arm_draw = rng.uniform(c.key, 7) if p.technique_by_clinician else rng.uniform(k, 6)
+        d.technique = 1 if arm_draw < p.technique_b_share else 0
         d.rapport = p.rapport_initial * c.warmth
         d.trust = d.expectancy
         start = min(1.0, p.alliance_initial * (0.5 + d.expectancy))
