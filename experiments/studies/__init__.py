@@ -10,7 +10,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from experiments.studies import rupture_repair, rupture_types, therapist_effects
+from experiments.studies import (
+    alliance_in_trials,
+    repair_training,
+    rupture_repair,
+    rupture_types,
+    therapist_effects,
+)
 
 
 @dataclass(frozen=True)
@@ -33,5 +39,7 @@ STUDIES: dict[str, Study] = {
         Study("rupture_repair", rupture_repair.QUESTION, rupture_repair.report),
         Study("rupture_types", rupture_types.QUESTION, rupture_types.report),
         Study("therapist_effects", therapist_effects.QUESTION, therapist_effects.report),
+        Study("repair_training", repair_training.QUESTION, repair_training.report),
+        Study("alliance_in_trials", alliance_in_trials.QUESTION, alliance_in_trials.report),
     )
 }
