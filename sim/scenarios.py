@@ -138,6 +138,21 @@ SCENARIOS: dict[str, Scenario] = {
                 "hostility": 0.1,
             },
         ),
+        Scenario(
+            "technique_trial",
+            "a randomised trial of two techniques in psychotherapy: half the patients of every "
+            "clinician receive technique B, more efficacious than the usual technique A",
+            overrides={
+                # Randomisation within every caseload, 1:1.
+                "technique_b_share": 0.5,
+                # B's efficacy advantage, on the scale of technique_efficacy (median 0.5): a
+                # moderately better technique, whose effect the alliance may blur.
+                "technique_b_advantage": 0.3,
+                # A trial protocol fixes the course length: no early ending on recovery.
+                "min_sessions": 16,
+                "max_sessions": 16,
+            },
+        ),
     )
 }
 
