@@ -48,3 +48,13 @@ def test_unknown_study_is_one_line_exit_2(capsys):
     assert main(["study", "nonesuch"]) == 2
     err = capsys.readouterr().err
     assert "unknown study 'nonesuch'" in err and err.count("\n") == 1
+
+
+def test_autonomy_support_arms_are_those_of_pattern_p8():
+    from experiments.targets import load_targets
+
+    arms = load_targets()["P8"].arms
+    points = load(STUDIES["autonomy_support"].config).points
+    expected = [{k: v for k, v in arms[arm].items() if not k.endswith("_spread")}
+                for arm in ("supportive", "controlling")]
+    assert [dict(p) for p in points] == expected

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from experiments.studies import (
     alliance_in_trials,
+    autonomy_support,
     repair_training,
     rupture_repair,
     rupture_types,
@@ -41,5 +42,6 @@ STUDIES: dict[str, Study] = {
         Study("therapist_effects", therapist_effects.QUESTION, therapist_effects.report),
         Study("repair_training", repair_training.QUESTION, repair_training.report),
         Study("alliance_in_trials", alliance_in_trials.QUESTION, alliance_in_trials.report),
+        Study("autonomy_support", autonomy_support.QUESTION, autonomy_support.report),
     )
 }
