@@ -41,7 +41,8 @@ def test_table_is_consistent():
         assert p.name == name
         assert p.low < p.high, name
         assert p.unit and p.meaning and p.source, name
-        assert p.group in {"clinic", "clinician", "patient", "mechanism", "instrument"}, name
+        assert p.group in {"clinic", "intervention", "clinician", "patient", "mechanism",
+                           "instrument"}, name
 
 
 @pytest.mark.parametrize("name", sorted(PARAMS))
