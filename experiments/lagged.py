@@ -117,31 +117,48 @@ def lagged_pairs(panel: pd.DataFrame, *, alliance: str = "wai_total",
     return pairs[keep].reset_index(drop=True)
 
 
+_REGRESSORS = 3  # focal, control, time
+_PRODUCTS = [(i, j) for i in range(_REGRESSORS + 1) for j in range(i, _REGRESSORS + 1)]
+"""Pairs of (focal, control, time, outcome) whose within-patient cross-products are summed."""
+
+
 def _within_sums(codes: np.ndarray, count: np.ndarray, outcome: np.ndarray,
-                 focal: np.ndarray, control: np.ndarray, n_patients: int) -> np.ndarray:
+                 focal: np.ndarray, control: np.ndarray, time: np.ndarray,
+                 n_patients: int) -> np.ndarray:
     """Return per-patient sums of cross-products of person-mean centred variables.
 
-    Columns: focal², focal·control, control², focal·outcome, control·outcome, outcome².
+    Columns: the products of :data:`_PRODUCTS` over (focal, control, time, outcome).
     """
     def centred(v: np.ndarray) -> np.ndarray:
         return v - (np.bincount(codes, v, n_patients) / count)[codes]
 
-    y, x, c = centred(outcome), centred(focal), centred(control)
-    return np.column_stack([np.bincount(codes, a * b, n_patients)
-                            for a, b in ((x, x), (x, c), (c, c), (x, y), (c, y), (y, y))])
+    v = [centred(focal), centred(control), centred(time), centred(outcome)]
+    return np.column_stack([np.bincount(codes, v[i] * v[j], n_patients) for i, j in _PRODUCTS])
 
 
-def _coefficients(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return the focal coefficient, raw and standardised, from pooled within sums (B, 6)."""
-    xx, xc, cc, xy, cy, yy = sums.T
+def _coefficients(sums: np.ndarray, with_time: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Return the focal coefficient, raw and standardised, from pooled within sums (B, k).
+
+    Solves the within-patient normal equations of outcome on focal and control (and time).
+    The standardised coefficient uses the within-patient SDs of focal and outcome.
+    """
+    k = _REGRESSORS if with_time else _REGRESSORS - 1
+    moment = np.zeros((len(sums), _REGRESSORS + 1, _REGRESSORS + 1))
+    for column, (i, j) in enumerate(_PRODUCTS):
+        moment[:, i, j] = moment[:, j, i] = sums[:, column]
+    xtx, xty = moment[:, :k, :k], moment[:, :k, _REGRESSORS]
     with np.errstate(invalid="ignore", divide="ignore"):
-        raw = (cc * xy - xc * cy) / (xx * cc - xc**2)
+        singular = np.abs(np.linalg.det(xtx)) < 1e-12
+        xtx[singular] = np.eye(k)
+        raw = np.linalg.solve(xtx, xty[..., None])[:, 0, 0]
+        raw[singular] = np.nan
         # within-patient SDs share their degrees of freedom, which cancel in the ratio
-        return raw, raw * np.sqrt(xx / yy)
+        return raw, raw * np.sqrt(moment[:, 0, 0] / moment[:, _REGRESSORS, _REGRESSORS])
 
 
 def lagged_effects(panel: pd.DataFrame, *, alliance: str = "wai_total",
                    symptoms: str = "symptom_score", last_session: int | None = None,
+                   control_time: bool = True,
                    resampling: Resampling = DEFAULT) -> LaggedEffects:
     """Return the within-patient lagged effects of alliance and symptoms (patterns P5, P6).
 
@@ -164,6 +181,12 @@ def lagged_effects(panel: pd.DataFrame, *, alliance: str = "wai_total",
         Columns of the observed alliance (WAI) and symptom scores.
     last_session : int, optional
         Only pairs up to this session (Flückiger et al. 2020 used sessions 1 to 7).
+    control_time : bool
+        Include session number as a covariate, as these multilevel models do (time is part of
+        the model in Falkenström et al. 2013, 2016). Without it, the improvement every patient
+        shows over sessions (alliance rising while symptoms fall) passes for a lagged effect:
+        Falkenström, Finkel et al. (2017) show such trends bias within-person lagged
+        estimates. ``False`` reproduces the trend-confounded estimate for comparison.
     resampling : Resampling
         Bootstrap settings; patients are resampled with all their sessions, and the
         standardising SDs are recomputed in every resample.
@@ -180,8 +203,10 @@ def lagged_effects(panel: pd.DataFrame, *, alliance: str = "wai_total",
     count = np.bincount(codes, minlength=n_patients).astype(float)
     columns = pairs[["alliance", "symptoms", "alliance_next", "symptoms_next"]].to_numpy()
     a_now, s_now, a_next, s_next = columns.T
-    sums = np.hstack([_within_sums(codes, count, s_next, a_now, s_now, n_patients),
-                      _within_sums(codes, count, a_next, s_now, a_now, n_patients)])
+    time = pairs["session"].to_numpy(float)
+    sums = np.hstack([_within_sums(codes, count, s_next, a_now, s_now, time, n_patients),
+                      _within_sums(codes, count, a_next, s_now, a_now, time, n_patients)])
+    width = len(_PRODUCTS)
     first = np.unique(codes, return_index=True)[1]
     patients = pairs.iloc[first].reset_index(drop=True)
     varied = count >= 2
@@ -189,14 +214,15 @@ def lagged_effects(panel: pd.DataFrame, *, alliance: str = "wai_total",
 
     def statistic(w: np.ndarray) -> np.ndarray:
         pooled = w @ sums
-        forward_raw, forward = _coefficients(pooled[:, :6])
-        reverse_raw, reverse = _coefficients(pooled[:, 6:])
+        forward_raw, forward = _coefficients(pooled[:, :width], control_time)
+        reverse_raw, reverse = _coefficients(pooled[:, width:], control_time)
         # better alliance -> fewer symptoms, and fewer symptoms -> better alliance, positive
         return -np.column_stack([forward, reverse, forward_raw, reverse_raw])
 
     forward_what = f"alliance(t) -> symptoms(t+1) | symptoms(t), {alliance} on {symptoms}"
     reverse_what = f"symptoms(t) -> alliance(t+1) | alliance(t), {symptoms} on {alliance}"
-    suffix = ", within-patient (person-mean centred)"
+    suffix = ", within-patient (person-mean centred" + (", session as covariate)"
+                                                         if control_time else ")")
     forward, reverse, forward_raw, reverse_raw = estimates(
         patients, statistic, resampling,
         [f"standardised {forward_what}{suffix}", f"standardised {reverse_what}{suffix}",

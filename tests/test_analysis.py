@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 from statsmodels.regression.mixed_linear_model import MixedLM, MixedLMParams
-from statsmodels.tools.sm_exceptions import ConvergenceWarning
+from statsmodels.tools.sm_exceptions import ConvergenceWarning, SingularMatrixWarning
 
 from experiments.analysis import (
     adherent_share,
@@ -343,24 +343,28 @@ def test_lagged_pairs_are_consecutive_sessions_of_one_patient():
     assert len(lagged_pairs(panel, last_session=2)) == 2
 
 
-def test_within_estimator_equals_random_intercept_model_with_person_means():
+@pytest.mark.parametrize("control_time", [False, True])
+def test_within_estimator_equals_random_intercept_model_with_person_means(control_time):
     """The documented equivalence: MixedLM (person-mean centred + person means) = within.
 
     The within-patient coefficient of the random-intercept model does not depend on the
-    intercept's variance, so it is checked at two fixed variances and at the REML fit.
+    intercept's variance, so it is checked at two fixed variances and at the REML fit. With
+    ``control_time`` the session number enters both models the same way (centred + mean).
     """
     panel = lagged_panel(np.random.default_rng(7), 10, "forward", sessions=(3, 6))
     pairs = lagged_pairs(panel)
     patient = pairs["patient_id"]
     exog = pd.DataFrame(index=pairs.index).assign(const=1.0)
-    for column in ("alliance", "symptoms"):
+    for column in ("alliance", "symptoms", *(("session",) if control_time else ())):
         mean = pairs.groupby(patient)[column].transform("mean")
         exog[f"{column}_within"], exog[f"{column}_mean"] = pairs[column] - mean, mean
+    k = exog.shape[1]
     model = MixedLM(pairs["symptoms_next"], exog, groups=patient)
-    within = -lagged_effects(panel, resampling=Resampling(n_resamples=10)).forward_raw.value
-    fixed_variance = MixedLMParams.from_components(fe_params=np.ones(5), cov_re=np.zeros((1, 1)))
+    within = -lagged_effects(panel, control_time=control_time,
+                             resampling=Resampling(n_resamples=10)).forward_raw.value
+    fixed_variance = MixedLMParams.from_components(fe_params=np.ones(k), cov_re=np.zeros((1, 1)))
     for variance in (0.5, 5.0):
-        start = MixedLMParams.from_components(fe_params=np.zeros(5), cov_re=np.array([[variance]]))
+        start = MixedLMParams.from_components(fe_params=np.zeros(k), cov_re=np.array([[variance]]))
         fit = model.fit(reml=True, start_params=start, free=fixed_variance)
         assert fit.params["alliance_within"] == pytest.approx(within, rel=1e-8)
     with warnings.catch_warnings():
@@ -368,8 +372,28 @@ def test_within_estimator_equals_random_intercept_model_with_person_means():
         # intercept's variance sits on the boundary and statsmodels says so; the coefficient
         # compared here does not depend on that variance (checked above).
         warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", SingularMatrixWarning)
         fit = model.fit(reml=True)
     assert fit.params["alliance_within"] == pytest.approx(within, rel=1e-6)
+
+
+def test_shared_time_trends_do_not_pass_for_lagged_effects():
+    """Alliance rising and symptoms falling over sessions, with no lagged effect either way."""
+    rng = np.random.default_rng(11)
+    rows = []
+    for patient in range(400):
+        for session in range(1, 13):
+            rows.append({"point_id": 0, "rep": 0, "clinician_id": patient // 10,
+                         "patient_id": patient, "session": session,
+                         "wai_total": 3 + 0.08 * session + rng.normal(0, 0.3),
+                         "symptom_score": 18 - 0.6 * session + rng.normal(0, 2.0)})
+    panel = pd.DataFrame(rows)
+    small = Resampling(n_resamples=200)
+    naive = lagged_effects(panel, control_time=False, resampling=small)
+    controlled = lagged_effects(panel, resampling=small)
+    assert naive.forward.low > 0.05  # the trend passes for an effect ...
+    assert controlled.forward.low < 0 < controlled.forward.high  # ... until time is controlled
+    assert controlled.reverse.low < 0 < controlled.reverse.high
 
 
 def test_missing_columns_are_named():
