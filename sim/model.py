@@ -38,11 +38,16 @@ DEFAULT_PATIENT_REPORTERS = {
 
 
 def _attended(model: AllianceModel) -> np.ndarray:
-    """Mask of dyads that attended the latest session (at step 0: everyone, intake state)."""
-    d = model.clinics.dyads
-    if model.clinics.session == 0:
-        return np.ones(len(d), dtype=bool)
-    return d["sessions"] == model.clinics.session
+    """Mask of dyads that attended the latest session (at step 0: everyone, intake state).
+
+    Computed once per session and shared by every reporter.
+    """
+    if model._attended_session != model.clinics.session:
+        d = model.clinics.dyads
+        model._attended_mask = (np.ones(len(d), dtype=bool) if model.clinics.session == 0
+                                else d["sessions"] == model.clinics.session)
+        model._attended_session = model.clinics.session
+    return model._attended_mask
 
 
 def _mean_of(field: str) -> Callable[[AllianceModel], float]:
@@ -126,6 +131,8 @@ class AllianceModel(mesa.Model):
         self.clinicians = [Clinician(self, j) for j in range(len(self.clinics.clinicians))]
         self.patients = [Patient(self, i) for i in range(len(self.clinics.dyads))]
         self.dyad_sessions = 0
+        self._attended_session = -1
+        self._attended_mask = np.zeros(0, dtype=bool)
 
         agent_reporters = (DEFAULT_PATIENT_REPORTERS if collect_agents is True
                            else dict(collect_agents or {}))
