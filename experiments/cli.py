@@ -30,7 +30,7 @@ def _add_executor_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    """Register ``sweep``, ``summarize``, ``sensitivity`` and ``study``."""
+    """Register the experiment commands: sweeps, summaries, studies, validation, calibration."""
     sweep = sub.add_parser(
         "sweep", help="run a parameter sweep from a TOML spec (resumable)",
         description="Run the sweep a TOML spec describes into --out: design.parquet, "
@@ -67,6 +67,45 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     study.add_argument("--replicates", type=int, help="replicates (default: the config's)")
     _add_executor_options(study)
     study.set_defaults(func=cmd_study)
+
+    val = sub.add_parser(
+        "validate", help="hold the default model to the published patterns P1-P9",
+        description="Simulate the default (psychotherapy) and hypertension scenarios, compute "
+                    "each pattern of experiments/targets.toml as the cited studies do, with "
+                    "cluster-bootstrap 95%% intervals, and judge it: the model's interval must "
+                    "overlap the published one (plus each pattern's own checks). Writes "
+                    "validation.md, validation.csv and figures into --out. Exit status 0 when "
+                    "every pattern passes, 1 otherwise.")
+    val.add_argument("--out", default="results/validation",
+                     help="output directory (default: %(default)s)")
+    val.add_argument("--patients", type=int,
+                     help="patients per simulated population (default: 20,000)")
+    val.add_argument("--seed", type=int, help="root seed (default: 2026)")
+    val.add_argument("--update-docs", action="store_true",
+                     help="also refresh the validation table in docs/MODEL.md")
+    val.set_defaults(func=cmd_validate)
+
+    cal = sub.add_parser(
+        "calibrate", help="rerun the calibration of the default coefficients",
+        description="Rerun the calibration procedure (experiments/calibration.py): a Latin-"
+                    "hypercube screen over the calibrated coefficients, then Nelder-Mead with "
+                    "common random numbers, minimising the squared standardised distances to "
+                    "the targets. Writes trace.csv (every evaluated point and its loss) and "
+                    "chosen.toml (the values to put into sim/params.py and sim/scenarios.py) "
+                    "into --out.")
+    cal.add_argument("--out", default="results/calibration",
+                     help="output directory (default: %(default)s)")
+    cal.add_argument("--screen", type=int, default=768,
+                     help="Latin-hypercube points of the screen (default: %(default)s)")
+    cal.add_argument("--evaluations", type=int, default=2400,
+                     help="evaluations of the local searches together (default: %(default)s)")
+    cal.add_argument("--starts", type=int, default=4,
+                     help="local searches, from the best screened points (default: %(default)s)")
+    cal.add_argument("--patients", type=int,
+                     help="patients per population in each evaluation (default: 12,000)")
+    cal.add_argument("--seed", type=int, help="seed of every evaluation (default: 1)")
+    cal.add_argument("--workers", type=int, help="processes for the screen (default: 2)")
+    cal.set_defaults(func=cmd_calibrate)
 
 
 def _run(spec, out: Path, args: argparse.Namespace):
@@ -169,6 +208,69 @@ def cmd_study(args: argparse.Namespace) -> int:
         return EXIT_FAILED_CHUNKS
     path = study.report(out)
     print(f"report: {path}")
+    return 0
+
+
+def _at_least(value: int | None, option: str, low: int) -> None:
+    if value is not None and value < low:
+        raise UsageError(f"--{option} must be a whole number >= {low}, got {value}")
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Validate the default model; exit status 0 only if every pattern passes."""
+    from experiments import validation
+    from experiments.targets import TargetsError
+
+    _at_least(args.patients, "patients", 40)
+    _at_least(args.seed, "seed", 0)
+    out = sim_cli.writable_dir(_checked_out(args.out))
+    try:
+        result = validation.run_validation(
+            args.patients or validation.DEFAULT_PATIENTS,
+            validation.DEFAULT_SEED if args.seed is None else args.seed)
+    except TargetsError as exc:
+        raise UsageError(str(exc)) from None
+    from experiments.validation_report import markdown_table, summary_lines, write_report
+
+    report = write_report(result, out)
+    for line in summary_lines(result):
+        print(line)
+    if args.update_docs:
+        from experiments.docs import update
+
+        print(f"updated the validation table in {update(validation_table=markdown_table(result))}")
+    passed = int(result.table["passed"].sum())
+    print(f"{passed} of {len(result.table)} patterns pass; report: {report}")
+    return 0 if result.passed else 1
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Rerun the calibration and write its trace and choice."""
+    from experiments import calibration
+    from experiments.executors import open_executor
+    from experiments.targets import TargetsError
+
+    _at_least(args.screen, "screen", 0)
+    _at_least(args.evaluations, "evaluations", 0)
+    _at_least(args.starts, "starts", 1)
+    _at_least(args.patients, "patients", 40)
+    _at_least(args.seed, "seed", 0)
+    _at_least(args.workers, "workers", 1)
+    out = sim_cli.writable_dir(_checked_out(args.out))
+    try:
+        with open_executor(workers=args.workers or 2) as executor:
+            result = calibration.calibrate(
+                out, screen_points=args.screen, max_evaluations=args.evaluations,
+                starts=args.starts,
+                n_patients=args.patients or calibration.CALIBRATION_PATIENTS,
+                seed=calibration.CALIBRATION_SEED if args.seed is None else args.seed,
+                executor=executor, log=print)
+    except TargetsError as exc:
+        raise UsageError(str(exc)) from None
+    for key, value in result.chosen.items():
+        print(f"{key} = {value:.4g}")
+    print(f"loss {result.loss:.2f} (current defaults {result.start_loss:.2f}); wrote "
+          f"{', '.join(str(f) for f in result.files)}")
     return 0
 
 

@@ -35,6 +35,7 @@ SLOT_WAI_TASK = 10
 SLOT_WAI_BOND = 11
 SLOT_SCORE = 12  # pre-session symptom score
 SLOT_CLOSING = 13  # closing symptom assessment
+SLOT_ALLIANCE_STATE = 14  # how this session went: the alliance's state-like part
 
 
 @jit
@@ -151,6 +152,12 @@ def advance_dyad(d, c, p, session):
     perceived_bond = d.bond + p.rapport_weight * d.rapport * (1.0 - d.bond)
     d.rapport *= 1.0 - p.rapport_decay
     d.alliance = (d.goal + d.task + d.bond) / 3.0
+    # The session's alliance state: how well this session went beyond the alliance built so far
+    # (the state-like component; the built alliance G, T, B is the trait-like one). Felt
+    # improvement since intake lifts it (reverse path, step 10). Transient: it colours this
+    # session's WAI and acts on the following week's symptoms (step 9).
+    state = (p.alliance_state_sd * normal(key, counter(session, SLOT_ALLIANCE_STATE))
+             + p.felt_improvement_state * (d.symptoms_intake - symptoms))
 
     # 6. Needs: collaborative goals feed autonomy, agreed tasks done feed competence, the bond
     #    feeds relatedness; a repair feeds autonomy and relatedness.
@@ -176,10 +183,12 @@ def advance_dyad(d, c, p, session):
         + p.engagement_noise * normal(key, counter(session, SLOT_ENGAGEMENT_NOISE)))
 
     # 9. Symptoms over the following week: techniques (dose = efficacy x tasks done x session
-    #    time left for work) and the alliance itself; noise and life events push back.
+    #    time left for work), the alliance built so far and this session's alliance state;
+    #    noise and life events push back.
     efficacy = clip01(c.technique_efficacy + d.technique * p.technique_b_advantage)
     relief = (p.technique_gain * efficacy * d.engagement * work
-              + p.alliance_effect * d.alliance + p.natural_recovery)
+              + p.alliance_effect * d.alliance + p.alliance_state_effect * state
+              + p.natural_recovery)
     life_event = 0.0
     if uniform(key, counter(session, SLOT_LIFE_EVENT)) < p.life_event_rate:
         life_event = p.life_event_size
@@ -194,10 +203,13 @@ def advance_dyad(d, c, p, session):
                                + p.improvement_competence * improvement * (1.0 - d.need_competence))
     d.symptoms = symptoms_next
 
-    # 12. Observation at the end of the session (WAI-SR-like; rapport colours the bond items).
-    d.wai_goal = wai_subscale(d.goal, p.wai_noise * normal(key, counter(session, SLOT_WAI_GOAL)))
-    d.wai_task = wai_subscale(d.task, p.wai_noise * normal(key, counter(session, SLOT_WAI_TASK)))
-    d.wai_bond = wai_subscale(perceived_bond,
+    # 12. Observation at the end of the session (WAI-SR-like; rapport colours the bond items,
+    #     the session's alliance state all three).
+    d.wai_goal = wai_subscale(d.goal + state,
+                              p.wai_noise * normal(key, counter(session, SLOT_WAI_GOAL)))
+    d.wai_task = wai_subscale(d.task + state,
+                              p.wai_noise * normal(key, counter(session, SLOT_WAI_TASK)))
+    d.wai_bond = wai_subscale(perceived_bond + state,
                               p.wai_noise * normal(key, counter(session, SLOT_WAI_BOND)))
     d.wai_total = (d.wai_goal + d.wai_task + d.wai_bond) / 3.0
     d.sessions += 1

@@ -17,6 +17,7 @@ import numpy as np
 
 from sim.instruments import symptom_score_np, wai_subscale_np
 from sim.kernels import (
+    SLOT_ALLIANCE_STATE,
     SLOT_CLOSING,
     SLOT_DETECT,
     SLOT_DROPOUT,
@@ -152,6 +153,9 @@ def run_session_reference(dyads: np.ndarray, clinicians: np.ndarray, params: np.
     perceived_bond = d["bond"] + p["rapport_weight"] * d["rapport"] * (1.0 - d["bond"])
     d["rapport"] = d["rapport"] * (1.0 - p["rapport_decay"])
     d["alliance"] = (d["goal"] + d["task"] + d["bond"]) / 3.0
+    # this session's alliance state: random part plus felt improvement since intake
+    state = (p["alliance_state_sd"] * z(SLOT_ALLIANCE_STATE)
+             + p["felt_improvement_state"] * (d["symptoms_intake"] - symptoms))
 
     # 6. needs
     autonomy_given = np.minimum(
@@ -178,7 +182,8 @@ def run_session_reference(dyads: np.ndarray, clinicians: np.ndarray, params: np.
     efficacy = np.clip(c["technique_efficacy"] + d["technique"] * p["technique_b_advantage"],
                        0.0, 1.0)
     relief = (p["technique_gain"] * efficacy * d["engagement"] * work
-              + p["alliance_effect"] * d["alliance"] + p["natural_recovery"])
+              + p["alliance_effect"] * d["alliance"] + p["alliance_state_effect"] * state
+              + p["natural_recovery"])
     life_event = np.where(draw(SLOT_LIFE_EVENT) < p["life_event_rate"], p["life_event_size"], 0.0)
     symptoms_next = np.clip(symptoms * (1.0 - relief) + p["symptom_noise"] * z(SLOT_SYMPTOM_NOISE)
                             + life_event * (1.0 - symptoms), 0.0, 1.0)
@@ -193,9 +198,9 @@ def run_session_reference(dyads: np.ndarray, clinicians: np.ndarray, params: np.
     d["symptoms"] = symptoms_next
 
     # 12. observation
-    d["wai_goal"] = wai_subscale_np(d["goal"], p["wai_noise"] * z(SLOT_WAI_GOAL))
-    d["wai_task"] = wai_subscale_np(d["task"], p["wai_noise"] * z(SLOT_WAI_TASK))
-    d["wai_bond"] = wai_subscale_np(perceived_bond, p["wai_noise"] * z(SLOT_WAI_BOND))
+    d["wai_goal"] = wai_subscale_np(d["goal"] + state, p["wai_noise"] * z(SLOT_WAI_GOAL))
+    d["wai_task"] = wai_subscale_np(d["task"] + state, p["wai_noise"] * z(SLOT_WAI_TASK))
+    d["wai_bond"] = wai_subscale_np(perceived_bond + state, p["wai_noise"] * z(SLOT_WAI_BOND))
     d["wai_total"] = (d["wai_goal"] + d["wai_task"] + d["wai_bond"]) / 3.0
     d["sessions"] += 1
     d["alliance_sum"] += d["alliance"]

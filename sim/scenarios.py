@@ -117,6 +117,9 @@ SCENARIOS: dict[str, Scenario] = {
                 "pressure": 0.4,
                 # Quiet withdrawal is easily missed in a short visit.
                 "attunement": 0.4,
+                # Taking a daily pill is a far easier task than psychotherapy homework: the
+                # baseline of engagement (doses taken), calibrated to P9 (48.5% adherent).
+                "engagement_base": -2.32,
             },
             goals=("blood pressure under control",),
             tasks=("daily medication", "home blood-pressure log"),

@@ -35,7 +35,10 @@ def test_arms_by_clinician_keep_a_caseload_in_one_arm():
 
 
 def test_a_better_technique_helps_its_arm_only():
-    trial = {**CLINIC, "technique_b_share": 0.5, "technique_b_advantage": 0.5}
+    # technique_gain set here: the test is about the mechanism, not the calibrated size of
+    # technique effects (which the calibration made small).
+    trial = {**CLINIC, "technique_b_share": 0.5, "technique_b_advantage": 0.5,
+             "technique_gain": 0.1}
     with_b = simulate(trial, seed=3).dyads
     same_patients = simulate({**trial, "technique_b_advantage": 0.0}, seed=3).dyads
     b = with_b["technique"] == "B"

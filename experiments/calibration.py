@@ -1,0 +1,380 @@
+"""Calibration: choose the mechanism coefficients so that the default model meets P1–P9.
+
+The procedure (``alliance calibrate`` reruns it; docs/MODEL.md, "Calibration", reports it):
+
+1. **Loss.** For a candidate, simulate the validation's populations (:mod:`experiments.validation`,
+   the batch path) with ``CALIBRATION_PATIENTS`` patients each and a fixed seed, compute every
+   pattern's statistic with the same analysis functions, and sum the squared standardised
+   distances ``(value - target) / half-width of the published interval``. A range counts from
+   its midpoint; P6, bounded by the model's own P5, counts from P5 / 2 with half-width P5 / 2.
+   Only point estimates enter (one bootstrap resample, whose interval is ignored).
+2. **Common random numbers.** Every candidate is simulated with the same seed, so candidates
+   differ by their parameters only and the loss changes smoothly enough for a local search.
+   The seed differs from the validation's, so the validation is an out-of-sample check.
+3. **Screen.** A Latin hypercube (:class:`scipy.stats.qmc.LatinHypercube`, seeded) over the
+   box of :data:`DIMENSIONS`, plus the current defaults, evaluated in parallel through any
+   :class:`concurrent.futures.Executor`.
+4. **Refine.** Nelder–Mead (:func:`scipy.optimize.minimize`) in the unit cube of the box, from
+   each of the few best screened points (multi-start, the searches in parallel), with an
+   initial simplex of a tenth of each range; each restarted from its best point while its
+   share of the budget lasts.
+5. **Choose** the evaluated point with the least loss (never worse than the start). Every
+   evaluated point and its loss is written to ``trace.csv``; the choice to ``chosen.toml``.
+
+Parameters outside :data:`DIMENSIONS` keep their assumed or literature-based values.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+from scipy.stats import qmc
+
+from experiments.resampling import Resampling
+from experiments.runner import SerialExecutor
+from experiments.targets import Target, load_targets
+from experiments.validation import compute, estimate_of, simulate_runs
+from sim.io import write_text
+from sim.params import defaults
+from sim.scenarios import get as get_scenario
+
+CALIBRATION_PATIENTS = 12_000
+"""Patients per population in each evaluation of the loss."""
+CALIBRATION_SEED = 1
+"""Seed of every evaluation (common random numbers); validation uses another."""
+POINT_ONLY = Resampling(n_resamples=1)
+"""Point estimates are all the loss needs; one resample keeps the analyses' code path."""
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """A coefficient the calibration chooses, and the box it searches.
+
+    Attributes
+    ----------
+    name : str
+        Parameter name.
+    low, high : float
+        Search bounds (inside the parameter's admissible bounds).
+    scenario : str or None
+        None for a default of the parameter table (``sim/params.py``); a scenario's name for
+        that scenario's own value (``sim/scenarios.py``).
+    """
+
+    name: str
+    low: float
+    high: float
+    scenario: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Column name in traces: ``name`` or ``scenario:name``."""
+        return f"{self.scenario}:{self.name}" if self.scenario else self.name
+
+
+DIMENSIONS: tuple[Dimension, ...] = (
+    Dimension("dropout_base", -11.0, -5.0),  # P2
+    Dimension("alliance_initial", 0.2, 0.85),  # P5, P6: how far the alliance still grows
+    Dimension("task_rate", 0.02, 0.6),  # P5, P6 (growth of the alliance)
+    Dimension("bond_rate", 0.05, 0.9),
+    Dimension("expectancy_spread", 0.2, 2.0),  # P1: between-patient differences in alliance
+    Dimension("autonomy_spread", 0.3, 3.0),  # P8, P9: how much patients differ in it
+    Dimension("alliance_effect", 0.0, 0.08),  # P1, P7
+    Dimension("alliance_state_sd", 0.0, 0.3),  # P5: how much sessions differ
+    Dimension("alliance_state_effect", 0.0, 1.5),  # P5: a good session helps the next week
+    Dimension("felt_improvement_state", 0.0, 1.5),  # P6: feeling better lifts the alliance
+    # P7. Specific techniques must matter (at least 0.02: a third of the weekly relief at
+    # typical engagement), or technique efficacy and the technique-trial scenario lose meaning.
+    Dimension("technique_gain", 0.02, 0.15),
+    Dimension("symptom_noise", 0.005, 0.08),  # P5, P6, P1
+    # P3. At most sigma(-1) = 27% of sessions rupture with a full bond, no strain and no
+    # sensitivity: ruptures follow strain and weak bonds, they are not the default state.
+    Dimension("rupture_base", -4.0, -1.0),
+    Dimension("repair_base", -4.0, 0.0),  # P4
+    Dimension("strain_wear", 0.05, 0.9),  # P1, P8
+    # P8, P9. At most 40% of a week's tasks or doses lost to an unrepaired withdrawal.
+    Dimension("withdrawal_engagement_loss", 0.0, 0.4),
+    Dimension("engagement_internalisation", 0.5, 8.0),  # P8
+    Dimension("engagement_task", 0.0, 4.0),  # P8
+    Dimension("engagement_bond", 0.0, 4.0),  # P8
+    Dimension("engagement_noise", 0.2, 2.0),  # P8, P9
+    Dimension("internalisation_rate", 0.02, 0.4),  # P8
+    Dimension("internalisation_pressure", 0.0, 0.3),  # P8
+    # P9. Taking a pill is easier than between-session homework; the upper bound keeps
+    # adherence responsive to motivation rather than near 1 for everyone.
+    Dimension("engagement_base", -3.0, 2.0, scenario="hypertension"),
+)
+"""What is calibrated, to which patterns it matters most, and the box searched."""
+
+
+@dataclass
+class Calibration:
+    """What :func:`calibrate` did.
+
+    Attributes
+    ----------
+    trace : pandas.DataFrame
+        Every evaluated point: stage, values of the dimensions, pattern values, loss.
+    chosen : dict
+        Values of the dimensions at the least loss, by key.
+    start_loss, loss : float
+        Loss at the current defaults and at the chosen point.
+    seconds : float
+        Wall time.
+    """
+
+    trace: pd.DataFrame
+    chosen: dict[str, float]
+    start_loss: float
+    loss: float
+    seconds: float
+    files: list[Path] = field(default_factory=list)
+
+
+def standardised_distances(values: Mapping[str, float],
+                           targets: Mapping[str, Target]) -> dict[str, float]:
+    """Return ``(value - target) / half-width`` of each pattern.
+
+    Parameters
+    ----------
+    values : mapping
+        The model's point value of each pattern, by id.
+    targets : mapping
+        Targets by id.
+
+    Returns
+    -------
+    dict
+        Signed standardised distance by pattern id. A pattern whose interval ends at another
+        pattern's value (P6: from 0 to P5) is measured from the middle of that span; if the
+        span is empty or negative its half-width is taken as 0.01.
+    """
+    distances = {}
+    for pid, t in targets.items():
+        value = values[pid]
+        if isinstance(t.high, str):
+            high = values[t.high]
+            centre, half = (t.low + high) / 2.0, max((high - t.low) / 2.0, 0.01)
+        else:
+            centre, half = float(t.target), (t.high - t.low) / 2.0
+        distances[pid] = (value - centre) / half if math.isfinite(value) else math.inf
+    return distances
+
+
+def loss(values: Mapping[str, float], targets: Mapping[str, Target]) -> float:
+    """Return the sum of squared standardised distances (:func:`standardised_distances`)."""
+    return float(sum(d * d for d in standardised_distances(values, targets).values()))
+
+
+def split(x: Mapping[str, float], dimensions: Sequence[Dimension] = DIMENSIONS
+          ) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """Return (candidate defaults, candidate scenario values) of a point keyed by dimension."""
+    overrides: dict[str, float] = {}
+    scenarios: dict[str, dict[str, float]] = {}
+    for dim in dimensions:
+        if dim.scenario is None:
+            overrides[dim.name] = float(x[dim.key])
+        else:
+            scenarios.setdefault(dim.scenario, {})[dim.name] = float(x[dim.key])
+    return overrides, scenarios
+
+
+def current(dimensions: Sequence[Dimension] = DIMENSIONS) -> dict[str, float]:
+    """Return the shipped values of the dimensions (the defaults and scenario entries)."""
+    table = defaults()
+    return {d.key: float(get_scenario(d.scenario).overrides.get(d.name, table[d.name])
+                         if d.scenario else table[d.name]) for d in dimensions}
+
+
+def evaluate(x: Mapping[str, float], targets: Mapping[str, Target], *,
+             n_patients: int = CALIBRATION_PATIENTS, seed: int = CALIBRATION_SEED,
+             dimensions: Sequence[Dimension] = DIMENSIONS) -> dict[str, float]:
+    """Simulate one candidate and return its pattern values, distances and loss.
+
+    Returns
+    -------
+    dict
+        The candidate's values, ``value:Pn`` and ``distance:Pn`` of each pattern,
+        ``value:P8.indirect`` and ``loss``.
+    """
+    overrides, scenarios = split(x, dimensions)
+    runs = simulate_runs(targets, n_patients=n_patients, seed=seed, overrides=overrides,
+                         scenario_overrides=scenarios)
+    results = compute(targets, runs, POINT_ONLY)
+    values = {pid: estimate_of(t, results[pid]).value for pid, t in targets.items()}
+    row = {key: float(x[key]) for key in (d.key for d in dimensions)}
+    row |= {f"value:{pid}": v for pid, v in values.items()}
+    for pid, t in targets.items():
+        if t.indirect_positive:
+            row[f"value:{pid}.indirect"] = results[pid].indirect.value
+    row |= {f"distance:{pid}": d for pid, d in standardised_distances(values, targets).items()}
+    row["loss"] = loss(values, targets)
+    return row
+
+
+def evaluate_many(points: Sequence[Mapping[str, float]], targets: Mapping[str, Target],
+                  n_patients: int, seed: int,
+                  dimensions: Sequence[Dimension] = DIMENSIONS) -> list[dict[str, float]]:
+    """Evaluate several candidates in turn (one task of a parallel screen)."""
+    return [evaluate(x, targets, n_patients=n_patients, seed=seed, dimensions=dimensions)
+            for x in points]
+
+
+def _to_unit(x: Mapping[str, float], dimensions: Sequence[Dimension]) -> np.ndarray:
+    return np.array([(x[d.key] - d.low) / (d.high - d.low) for d in dimensions]).clip(0, 1)
+
+
+def _from_unit(u: np.ndarray, dimensions: Sequence[Dimension]) -> dict[str, float]:
+    u = np.clip(u, 0.0, 1.0)
+    return {d.key: float(d.low + ui * (d.high - d.low)) for d, ui in zip(dimensions, u,
+                                                                          strict=True)}
+
+
+def screen(n_points: int, targets: Mapping[str, Target], *, executor: Executor,
+           n_patients: int, seed: int, design_seed: int = 0, per_task: int = 4,
+           dimensions: Sequence[Dimension] = DIMENSIONS) -> list[dict[str, float]]:
+    """Evaluate a Latin hypercube of ``n_points`` candidates through ``executor``."""
+    if n_points < 1:
+        return []
+    unit = qmc.LatinHypercube(d=len(dimensions), rng=design_seed).random(n_points)
+    points = [_from_unit(u, dimensions) for u in unit]
+    futures = [executor.submit(evaluate_many, points[i:i + per_task], targets, n_patients,
+                               seed, dimensions)
+               for i in range(0, len(points), per_task)]
+    return [row for future in futures for row in future.result()]
+
+
+def refine(start: Mapping[str, float], targets: Mapping[str, Target], *, max_evaluations: int,
+           n_patients: int, seed: int, dimensions: Sequence[Dimension] = DIMENSIONS,
+           record: Callable[[dict[str, float]], None] | None = None) -> list[dict[str, float]]:
+    """Run Nelder–Mead from ``start`` in the unit cube of the box; return every evaluation."""
+    rows: list[dict[str, float]] = []
+
+    def objective(u: np.ndarray) -> float:
+        row = evaluate(_from_unit(u, dimensions), targets, n_patients=n_patients, seed=seed,
+                       dimensions=dimensions)
+        rows.append(row)
+        if record is not None:
+            record(row)
+        return row["loss"]
+
+    best = _to_unit(start, dimensions)
+    step = 0.1
+    while max_evaluations - len(rows) >= 2 * (len(best) + 1) and step >= 0.01:
+        simplex = [best]
+        for i in range(len(best)):
+            vertex = best.copy()
+            vertex[i] = vertex[i] + step if vertex[i] + step <= 1 else vertex[i] - step
+            simplex.append(vertex)
+        result = optimize.minimize(
+            objective, best, method="Nelder-Mead", bounds=[(0.0, 1.0)] * len(best),
+            options={"maxfev": max_evaluations - len(rows), "initial_simplex": np.array(simplex),
+                     "xatol": 2e-3, "fatol": 0.05})
+        improved = not np.allclose(result.x, best)
+        best = np.clip(result.x, 0.0, 1.0)
+        step = step if improved else step / 2  # restart from the best point, smaller if stuck
+    return rows
+
+
+def calibrate(out: str | Path, *, screen_points: int = 768, max_evaluations: int = 2400,
+              starts: int = 4, n_patients: int = CALIBRATION_PATIENTS,
+              seed: int = CALIBRATION_SEED, executor: Executor | None = None,
+              targets: Mapping[str, Target] | None = None,
+              dimensions: Sequence[Dimension] = DIMENSIONS,
+              log: Callable[[str], None] | None = None) -> Calibration:
+    """Run the calibration procedure (module docstring) and write its trace and choice.
+
+    Parameters
+    ----------
+    out : str or Path
+        Directory for ``trace.csv`` and ``chosen.toml``.
+    screen_points : int
+        Latin-hypercube points of the screen (0 skips it).
+    max_evaluations : int
+        Evaluations of the local searches together (0 skips them).
+    starts : int
+        Local searches, one from each of the best screened points, run in parallel.
+    n_patients, seed : int
+        Size and seed of every evaluation.
+    executor : concurrent.futures.Executor, optional
+        Where the screen and the local searches run (serially in this process if omitted).
+    targets : mapping, optional
+        Targets by id; the shipped file by default.
+    dimensions : sequence of Dimension
+        What is calibrated and the box searched.
+    log : callable, optional
+        Receives a line of progress now and then.
+
+    Returns
+    -------
+    Calibration
+    """
+    started = time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    targets = load_targets() if targets is None else targets
+    executor = executor or SerialExecutor()
+    say = log or (lambda line: None)
+    rows: list[dict[str, Any]] = []
+
+    def add(stage: str, new: list[dict[str, float]]) -> None:
+        rows.extend({"stage": stage, "evaluation": len(rows) + i, **r}
+                    for i, r in enumerate(new))
+        _write_trace(rows, out)
+
+    add("start", [evaluate(current(dimensions), targets, n_patients=n_patients, seed=seed,
+                           dimensions=dimensions)])
+    say(f"current defaults: loss {rows[0]['loss']:.2f}")
+    add("screen", screen(screen_points, targets, executor=executor, n_patients=n_patients,
+                         seed=seed, dimensions=dimensions))
+    say(f"screen of {screen_points} points: best loss {min(r['loss'] for r in rows):.2f}")
+    if max_evaluations > 0 and starts > 0:
+        best = sorted(rows, key=lambda r: r["loss"])[:starts]
+        futures = {executor.submit(refine, {d.key: r[d.key] for d in dimensions}, targets,
+                                   max_evaluations=max_evaluations // len(best),
+                                   n_patients=n_patients, seed=seed,
+                                   dimensions=dimensions): i for i, r in enumerate(best)}
+        for future in as_completed(futures):
+            add(f"refine {futures[future]}", future.result())
+            say(f"local search {futures[future]} done; {len(rows)} evaluations, best loss "
+                f"{min(r['loss'] for r in rows):.2f}")
+    trace = pd.DataFrame(rows)
+    chosen_row = trace.loc[trace["loss"].idxmin()]
+    chosen = {d.key: float(chosen_row[d.key]) for d in dimensions}
+    result = Calibration(trace, chosen, float(rows[0]["loss"]), float(chosen_row["loss"]),
+                         time.perf_counter() - started)
+    result.files = [out / "trace.csv", _write_chosen(result, dimensions, out, n_patients, seed)]
+    say(f"chosen: loss {result.loss:.2f} (start {result.start_loss:.2f}), "
+        f"{len(trace)} evaluations in {result.seconds:.0f} s")
+    return result
+
+
+def _write_trace(rows: list[dict[str, Any]], out: Path) -> Path:
+    return write_text(pd.DataFrame(rows).to_csv(index=False), out / "trace.csv")
+
+
+def _write_chosen(result: Calibration, dimensions: Sequence[Dimension], out: Path,
+                  n_patients: int, seed: int) -> Path:
+    best = result.trace.loc[result.trace["loss"].idxmin()]
+    lines = ["# Chosen by `alliance calibrate`: the evaluated point with the least loss.",
+             f"# loss {result.loss:.3f} (current defaults: {result.start_loss:.3f}); "
+             f"{len(result.trace)} evaluations of {n_patients} patients per population, "
+             f"seed {seed}, {result.seconds:.0f} s.", "", "[defaults]  # sim/params.py"]
+    lines += [f"{d.name} = {result.chosen[d.key]:.4g}" for d in dimensions if not d.scenario]
+    for scenario in dict.fromkeys(d.scenario for d in dimensions if d.scenario):
+        lines += ["", f"[scenarios.{scenario}]  # sim/scenarios.py"]
+        lines += [f"{d.name} = {result.chosen[d.key]:.4g}" for d in dimensions
+                  if d.scenario == scenario]
+    lines += ["", "[values]  # the patterns at the chosen point (point estimates)"]
+    lines += [f'"{c.removeprefix("value:")}" = {best[c]:.4f}' for c in result.trace.columns
+              if c.startswith("value:")]
+    return write_text("\n".join(lines) + "\n", out / "chosen.toml")

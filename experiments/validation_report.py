@@ -1,0 +1,169 @@
+"""The validation report: ``validation.md``, the table as CSV, and figures.
+
+Figures: ``forest.png`` (each pattern on its own scale: the published interval as a band, the
+model's value with its 95% interval) and ``distances.png`` (the standardised distance of each
+model value from its target, the terms of the calibration loss). The report also carries
+diagnostics that are not patterns and are not judged: the lagged effects over sessions 1–7
+(Flückiger et al. 2020's window) and after removing each session's mean (how much of the
+within-patient effects the shared time trends carry), and P8's mediation in full.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from experiments.lagged import lagged_effects
+from experiments.resampling import Estimate
+from experiments.studies.common import save_figure
+from experiments.validation import Validation
+from sim.io import write_text
+
+PASS_COLOUR, FAIL_COLOUR = "#1b7837", "#b2182b"
+
+
+def markdown_table(validation: Validation) -> str:
+    """Return the validation table as markdown, with a line saying how it was produced."""
+    lines = ["| pattern | target [interval] | model [95% interval] | pass | source |",
+             "|---|---|---|---|---|"]
+    for row in validation.table.itertuples(index=False):
+        verdict = "pass" if row.passed else "**FAIL**"
+        lines.append(f"| {row.pattern} {row.name} | {row.target} {row.interval} | "
+                     f"{row.model:.3f} [{row.model_low:.3f}, {row.model_high:.3f}] | "
+                     f"{verdict} | {row.source} |")
+    passed = int(validation.table["passed"].sum())
+    r = validation.resampling
+    lines += ["", f"{passed} of {len(validation.table)} patterns pass. "
+              f"{validation.n_patients:,} patients per population (psychotherapy; hypertension; "
+              f"each arm of P8's contrast), seed {validation.seed}; intervals are "
+              f"{r.confidence:.0%} percentile cluster bootstraps ({r.n_resamples} resamples of "
+              "clinicians with their caseloads). Produced by `alliance validate`."]
+    return "\n".join(lines)
+
+
+def _estimate(e: Estimate) -> str:
+    return f"{e.value:.3f} [{e.low:.3f}, {e.high:.3f}]"
+
+
+def diagnostics(validation: Validation) -> list[str]:
+    """Return markdown lines of the diagnostics (not judged)."""
+    lines = []
+    p8 = validation.results.get("P8")
+    if p8 is not None and hasattr(p8, "indirect"):
+        lines += ["### P8: mediation through internalisation", "",
+                  f"* total effect d = {_estimate(p8.d)}",
+                  f"* indirect effect a x b = {_estimate(p8.indirect)}",
+                  f"* direct effect = {_estimate(p8.direct)}",
+                  f"* share mediated = {_estimate(p8.share_mediated)}", ""]
+    run = validation.runs.results.get("psychotherapy")
+    if run is not None and run.sessions is not None:
+        panel = run.sessions
+        early = lagged_effects(panel, last_session=7, resampling=validation.resampling)
+        centred = panel.copy()
+        for column in ("wai_total", "symptom_score"):
+            centred[column] -= centred.groupby("session")[column].transform("mean")
+        detrended = lagged_effects(centred, resampling=validation.resampling)
+        lines += ["### Within-patient lagged effects (P5, P6): other windows", "",
+                  "| computed on | forward (P5) | reverse (P6) |", "|---|---|---|",
+                  f"| sessions 1-7 (Flückiger et al. 2020) | {_estimate(early.forward)} | "
+                  f"{_estimate(early.reverse)} |",
+                  f"| all sessions, each session's mean removed | "
+                  f"{_estimate(detrended.forward)} | {_estimate(detrended.reverse)} |", "",
+                  "The second row removes the trends all patients share (alliance rising, "
+                  "symptoms falling over sessions) before the same analysis; what remains is "
+                  "the part of the within-patient effects that is not carried by those trends "
+                  "together with measurement error in the lagged controls.", ""]
+    return lines
+
+
+def forest_plot(validation: Validation, path: Path) -> Path:
+    """Draw each pattern's published interval and the model's estimate; save to ``path``."""
+    verdicts = validation.verdicts
+    fig, axes = plt.subplots(len(verdicts), 1, figsize=(7, 0.9 * len(verdicts) + 0.6),
+                             layout="constrained")
+    estimates = {v.target.id: v.estimate for v in verdicts}
+    for ax, v in zip(axes, verdicts, strict=True):
+        t, est = v.target, v.estimate
+        high = estimates[t.high].value if isinstance(t.high, str) else t.high
+        ax.axvspan(t.low, high, color="0.85", label="published")
+        if isinstance(t.target, float):
+            ax.axvline(t.target, color="0.45", lw=1)
+        colour = PASS_COLOUR if v.passed else FAIL_COLOUR
+        ax.errorbar([est.value], [0], xerr=[[est.value - est.low], [est.high - est.value]],
+                    fmt="o", color=colour, capsize=4, label="model (95% interval)")
+        lo, hi = min(t.low, est.low), max(high, est.high)
+        pad = 0.15 * (hi - lo) + 1e-3
+        ax.set_xlim(lo - pad, hi + pad)
+        ax.set_yticks([])
+        ax.set_ylabel(t.id, rotation=0, ha="right", va="center")
+        ax.set_title(t.name, fontsize=8, loc="left")
+        ax.tick_params(axis="x", labelsize=7)
+    axes[0].legend(fontsize=7, loc="upper right")
+    return save_figure(fig, path)
+
+
+def distance_plot(validation: Validation, path: Path) -> Path:
+    """Draw each pattern's standardised distance from its target; save to ``path``."""
+    from experiments.calibration import standardised_distances
+
+    values = {v.target.id: v.estimate.value for v in validation.verdicts}
+    targets = {v.target.id: v.target for v in validation.verdicts}
+    distances = standardised_distances(values, targets)
+    fig, ax = plt.subplots(figsize=(6, 3), layout="constrained")
+    ax.bar(list(distances), list(distances.values()), color="0.5")
+    ax.axhline(1, color="0.3", ls=":", lw=1)
+    ax.axhline(-1, color="0.3", ls=":", lw=1)
+    ax.set_ylabel("(model - target) / half-width")
+    ax.set_title("standardised distance from each target (dotted: edge of the interval)",
+                 fontsize=9)
+    return save_figure(fig, path)
+
+
+def write_report(validation: Validation, out: str | Path) -> Path:
+    """Write ``validation.md``, ``validation.csv``, ``forest.png`` and ``distances.png``.
+
+    Returns
+    -------
+    Path
+        The report's path.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    forest_plot(validation, out / "forest.png")
+    distance_plot(validation, out / "distances.png")
+    write_text(validation.table.to_csv(index=False), out / "validation.csv")
+    checks = [f"* **{row.pattern}** ({'pass' if row.passed else 'FAIL'}): {row.checks}"
+              for row in validation.table.itertuples(index=False)]
+    statistics = [f"* **{v.target.id}** ({v.target.scenario}, `{v.target.analysis}`"
+                  f"{'.' + v.target.estimate if v.target.estimate else ''}): "
+                  f"{v.target.statistic}" for v in validation.verdicts]
+    p8 = next((v.target for v in validation.verdicts if v.target.arms), None)
+    contrast = []
+    if p8 is not None:
+        arms = "; ".join(f"{arm}: " + ", ".join(f"{k} = {x:g}" for k, x in s.items())
+                         for arm, s in p8.arms.items())
+        contrast = [f"{p8.id}'s contrast ({p8.scenario} scenario): {arms}.", ""]
+    verdict = "every pattern passes" if validation.passed else "NOT every pattern passes"
+    text = "\n".join([
+        "# Validation against published patterns", "",
+        f"Result: {verdict}.", "", markdown_table(validation), "",
+        "![forest plot](forest.png)", "", "![standardised distances](distances.png)", "",
+        "## Pass rule, pattern by pattern", "", *checks, "",
+        "## What is computed", "", *statistics, "", *contrast,
+        "## Diagnostics (not judged)", "", *diagnostics(validation),
+    ])
+    return write_text(text, out / "validation.md")
+
+
+def summary_lines(validation: Validation) -> list[str]:
+    """Return one line per pattern for the terminal."""
+    frame: pd.DataFrame = validation.table
+    return [f"{r.pattern}  {'pass' if r.passed else 'FAIL'}  model {r.model:.3f} "
+            f"[{r.model_low:.3f}, {r.model_high:.3f}]  target {r.target} {r.interval}"
+            for r in frame.itertuples(index=False)]
