@@ -88,9 +88,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     cal = sub.add_parser(
         "calibrate", help="rerun the calibration of the default coefficients",
         description="Rerun the calibration procedure (experiments/calibration.py): a Latin-"
-                    "hypercube screen over the calibrated coefficients, then Nelder-Mead with "
-                    "common random numbers, minimising the squared standardised distances to "
-                    "the targets. Writes trace.csv (every evaluated point and its loss) and "
+                    "hypercube screen over the calibrated coefficients, then bounded least "
+                    "squares from the best screened points, with common random numbers, "
+                    "minimising the squared standardised distances to the targets. Writes "
+                    "trace.csv (every evaluated point and its loss) and "
                     "chosen.toml (the values to put into sim/params.py and sim/scenarios.py) "
                     "into --out.")
     cal.add_argument("--out", default="results/calibration",

@@ -75,10 +75,10 @@ def diagnostics(validation: Validation) -> list[str]:
                   f"{_estimate(early.reverse)} |",
                   f"| all sessions, each session's mean removed | "
                   f"{_estimate(detrended.forward)} | {_estimate(detrended.reverse)} |", "",
-                  "The second row removes the trends all patients share (alliance rising, "
-                  "symptoms falling over sessions) before the same analysis; what remains is "
-                  "the part of the within-patient effects that is not carried by those trends "
-                  "together with measurement error in the lagged controls.", ""]
+                  "The pattern's analysis controls a linear effect of session number; the "
+                  "second row also removes any other shape of the trends all patients share "
+                  "(alliance rising, symptoms falling over sessions) by subtracting each "
+                  "session's mean before the same analysis.", ""]
     return lines
 
 

@@ -119,7 +119,7 @@ SCENARIOS: dict[str, Scenario] = {
                 "attunement": 0.4,
                 # Taking a daily pill is a far easier task than psychotherapy homework: the
                 # baseline of engagement (doses taken), calibrated to P9 (48.5% adherent).
-                "engagement_base": -2.32,
+                "engagement_base": -1.96,
             },
             goals=("blood pressure under control",),
             tasks=("daily medication", "home blood-pressure log"),
