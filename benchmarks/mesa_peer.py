@@ -124,6 +124,7 @@ class PeerPatient(mesa.Agent):
         self.engagement = 0.0
         self.symptoms = self.symptoms_intake = self.symptoms_session = self.severity
         self.status = ACTIVE
+        self.technique = 1 if self.random.random() < p.technique_b_share else 0
         # This session's events and observations, and running summaries.
         self.rupture = 0
         self.rupture_detected = self.rupture_repaired = self.rupture_patient_reported = 0
@@ -149,6 +150,13 @@ class PeerPatient(mesa.Agent):
         if session == 1:
             self.symptom_score_intake = self.symptom_score
 
+        # Rupture-resolution training raises attunement and repair skill from its session on.
+        attunement = c.attunement
+        repair_skill = c.repair_skill
+        if p.training_session > 0 and session >= p.training_session:
+            attunement = min(1.0, attunement + p.training_attunement)
+            repair_skill = min(1.0, repair_skill + p.training_repair_skill)
+
         # 1. Perceived pressure (amplified by transference) against tolerance.
         pushed = c.pressure * (1.0 + p.transference_gain * self.sensitivity)
         tolerance = (self.tolerance + p.tolerance_bond * self.bond
@@ -170,10 +178,10 @@ class PeerPatient(mesa.Agent):
             confront = random.random() < p_confront
             rupture = CONFRONTATION if confront else WITHDRAWAL
             visibility = 1.0 if confront else p.withdrawal_visibility
-            if random.random() < c.attunement * visibility:
+            if random.random() < attunement * visibility:
                 detected = 1
                 work = 1.0 - p.repair_time
-                p_repair = sigmoid(p.repair_base + p.repair_skill_weight * c.repair_skill
+                p_repair = sigmoid(p.repair_base + p.repair_skill_weight * repair_skill
                                    + p.repair_bond_weight * self.bond
                                    + p.repair_warmth_weight * c.warmth
                                    - p.repair_sensitivity_weight * self.sensitivity)
@@ -221,6 +229,9 @@ class PeerPatient(mesa.Agent):
         perceived_bond = self.bond + p.rapport_weight * self.rapport * (1.0 - self.bond)
         self.rapport *= 1.0 - p.rapport_decay
         self.alliance = (self.goal + self.task + self.bond) / 3.0
+        # The session's alliance state (state-like component), lifted by felt improvement.
+        state = (p.alliance_state_sd * random.gauss(0.0, 1.0)
+                 + p.felt_improvement_state * (self.symptoms_intake - symptoms))
 
         # 6. Needs (moving averages of what the session gave).
         autonomy_given = min(1.0, c.collaboration * (1.0 - p.pressure_autonomy_cost * c.pressure)
@@ -244,8 +255,10 @@ class PeerPatient(mesa.Agent):
             - p.engagement_symptoms * symptoms + p.engagement_noise * random.gauss(0.0, 1.0))
 
         # 9. Symptoms over the following week.
-        relief = (p.technique_gain * c.technique_efficacy * self.engagement * work
-                  + p.alliance_effect * self.alliance + p.natural_recovery)
+        efficacy = clip01(c.technique_efficacy + self.technique * p.technique_b_advantage)
+        relief = (p.technique_gain * efficacy * self.engagement * work
+                  + p.alliance_effect * self.alliance + p.alliance_state_effect * state
+                  + p.natural_recovery)
         life_event = p.life_event_size if random.random() < p.life_event_rate else 0.0
         symptoms_next = clip01(symptoms * (1.0 - relief)
                                + p.symptom_noise * random.gauss(0.0, 1.0)
@@ -260,9 +273,10 @@ class PeerPatient(mesa.Agent):
         self.symptoms = symptoms_next
 
         # 12. Observation at the end of the session.
-        self.wai_goal = wai_subscale(self.goal, p.wai_noise * random.gauss(0.0, 1.0))
-        self.wai_task = wai_subscale(self.task, p.wai_noise * random.gauss(0.0, 1.0))
-        self.wai_bond = wai_subscale(perceived_bond, p.wai_noise * random.gauss(0.0, 1.0))
+        self.wai_goal = wai_subscale(self.goal + state, p.wai_noise * random.gauss(0.0, 1.0))
+        self.wai_task = wai_subscale(self.task + state, p.wai_noise * random.gauss(0.0, 1.0))
+        self.wai_bond = wai_subscale(perceived_bond + state,
+                                     p.wai_noise * random.gauss(0.0, 1.0))
         self.wai_total = (self.wai_goal + self.wai_task + self.wai_bond) / 3.0
         self.sessions += 1
         self.alliance_sum += self.alliance

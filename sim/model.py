@@ -26,7 +26,7 @@ from agents import Clinician, Patient
 from sim import kernels
 from sim.params import to_row
 from sim.scenarios import get as get_scenario
-from sim.state import ACTIVE, CONFRONTATION, DROPPED_OUT, WITHDRAWAL, build
+from sim.state import ACTIVE, build
 
 DEFAULT_PATIENT_REPORTERS = {
     name: name
@@ -37,33 +37,35 @@ DEFAULT_PATIENT_REPORTERS = {
 """Patient reporters collected with ``collect_agents=True``."""
 
 
-def _attended(model: AllianceModel) -> np.ndarray:
-    """Mask of dyads that attended the latest session (at step 0: everyone, intake state).
+def _summary(model: AllianceModel) -> np.ndarray:
+    """Return the clinic's means and counts after the latest session.
 
-    Computed once per session and shared by every reporter.
+    :func:`sim.kernels.clinic_summary`, computed in one pass once per session and shared by
+    every reporter.
     """
-    if model._attended_session != model.clinics.session:
-        d = model.clinics.dyads
-        model._attended_mask = (np.ones(len(d), dtype=bool) if model.clinics.session == 0
-                                else d["sessions"] == model.clinics.session)
-        model._attended_session = model.clinics.session
-    return model._attended_mask
+    if model._summary_session != model.clinics.session:
+        model._summary = kernels.clinic_summary(model.clinics.dyads, model.clinics.session)
+        model._summary_session = model.clinics.session
+    return model._summary
 
 
 def _mean_of(field: str) -> Callable[[AllianceModel], float]:
+    column = kernels.SUMMARY_MEANS.index(field)
+
     def report(model: AllianceModel) -> float:
-        values = model.clinics.dyads[field][_attended(model)]
-        return float(values.mean()) if values.size and not np.isnan(values).all() else np.nan
+        return float(_summary(model)[column])
 
     report.__name__ = f"mean_{field}"
     return report
 
 
-def _count_of(field: str, code: int = 1) -> Callable[[AllianceModel], int]:
-    def report(model: AllianceModel) -> int:
-        return int(np.count_nonzero(model.clinics.dyads[field][_attended(model)] == code))
+def _count_of(name: str) -> Callable[[AllianceModel], int]:
+    column = len(kernels.SUMMARY_MEANS) + kernels.SUMMARY_COUNTS.index(name)
 
-    report.__name__ = f"count_{field}_{code}"
+    def report(model: AllianceModel) -> int:
+        return int(_summary(model)[column])
+
+    report.__name__ = f"count_{name}"
     return report
 
 
@@ -74,12 +76,12 @@ MODEL_REPORTERS: dict[str, Callable[[Any], float]] = {
     "Bond": _mean_of("bond"),
     "WAI": _mean_of("wai_total"),
     "Symptom score": _mean_of("symptom_score"),
-    "Withdrawals": _count_of("rupture", WITHDRAWAL),
-    "Confrontations": _count_of("rupture", CONFRONTATION),
-    "Detected": _count_of("rupture_detected"),
-    "Repairs": _count_of("rupture_repaired"),
-    "Active": lambda m: int(np.count_nonzero(m.clinics.dyads["status"] == ACTIVE)),
-    "Dropouts": lambda m: int(np.count_nonzero(m.clinics.dyads["status"] == DROPPED_OUT)),
+    "Withdrawals": _count_of("withdrawals"),
+    "Confrontations": _count_of("confrontations"),
+    "Detected": _count_of("detected"),
+    "Repairs": _count_of("repairs"),
+    "Active": _count_of("active"),
+    "Dropouts": _count_of("dropouts"),
 }
 """Clinic-level reporters, each computed from arrays over the dyads in the latest session
 (counts of ruptures and repairs are this session's; ``Active`` and ``Dropouts`` are totals)."""
@@ -131,8 +133,8 @@ class AllianceModel(mesa.Model):
         self.clinicians = [Clinician(self, j) for j in range(len(self.clinics.clinicians))]
         self.patients = [Patient(self, i) for i in range(len(self.clinics.dyads))]
         self.dyad_sessions = 0
-        self._attended_session = -1
-        self._attended_mask = np.zeros(0, dtype=bool)
+        self._summary_session = -1
+        self._summary = np.zeros(0)
 
         agent_reporters = (DEFAULT_PATIENT_REPORTERS if collect_agents is True
                            else dict(collect_agents or {}))

@@ -52,15 +52,32 @@ def mix64(z):
 
 
 @jit
+def stream(counter):
+    """Return the mixed counter (the *stream*) that every key combines with for ``counter``.
+
+    It does not depend on the key, so a kernel computes the streams of a session once (see
+    :func:`session_streams`) and draws with :func:`uniform_at` and :func:`normal_at`; the numbers
+    are the same as :func:`uniform` and :func:`normal` give.
+    """
+    return mix64(np.uint64(counter) * _GOLDEN + _GOLDEN)
+
+
+@jit
 def random_bits(key, counter):
     """Return 64 random bits for ``(key, counter)``."""
-    return mix64(key ^ mix64(np.uint64(counter) * _GOLDEN + _GOLDEN))
+    return mix64(key ^ stream(counter))
+
+
+@jit
+def uniform_at(key, mixed):
+    """Return the uniform draw on [0, 1) of ``key`` on the stream ``mixed`` (53-bit resolution)."""
+    return float(mix64(key ^ mixed) >> _S11) * _TWO_POW_M53
 
 
 @jit
 def uniform(key, counter):
     """Return a uniform draw on [0, 1) for ``(key, counter)`` (53-bit resolution)."""
-    return float(random_bits(key, counter) >> _S11) * _TWO_POW_M53
+    return uniform_at(key, stream(counter))
 
 
 # Acklam's rational approximation of the normal quantile function (relative error < 1.2e-9):
@@ -95,7 +112,13 @@ def _tail(t):
 @jit
 def normal(key, counter):
     """Return a standard normal draw for ``(key, counter)`` (inverse CDF of one uniform)."""
-    p = open_uniform(key, counter)
+    return normal_at(key, stream(counter))
+
+
+@jit
+def normal_at(key, mixed):
+    """Return the standard normal draw of ``key`` on the stream ``mixed`` (see :func:`stream`)."""
+    p = (float(mix64(key ^ mixed) >> _S11) + 0.5) * _TWO_POW_M53
     if p < _P_LOW:
         return _tail(p)
     if p > 1.0 - _P_LOW:
@@ -116,6 +139,18 @@ def combine(key, value):
 def counter(session, slot):
     """Return the counter of draw ``slot`` in ``session`` (session 0 is initialisation)."""
     return session * SLOTS_PER_SESSION + slot
+
+
+@jit
+def session_streams(session):
+    """Return the streams of every draw slot of ``session`` (index = slot).
+
+    For :func:`uniform_at` and :func:`normal_at`.
+    """
+    streams = np.empty(SLOTS_PER_SESSION, dtype=np.uint64)
+    for slot in range(SLOTS_PER_SESSION):
+        streams[slot] = stream(counter(session, slot))
+    return streams
 
 
 # --- NumPy twins (vectorised, for the reference implementation and Python-side keys) -----------

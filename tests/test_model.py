@@ -94,6 +94,26 @@ def test_datacollector_reports_from_arrays():
     assert np.isnan(frame["Symptom score"].iloc[0])  # nothing measured before session 1
 
 
+def test_reporters_equal_numpy_over_the_dyads_in_each_session():
+    """The one-pass summary kernel against masks written with NumPy, session by session."""
+    model = AllianceModel(rng=8, n_clinicians=6, patients_per_clinician=15)
+    names = {"Alliance": "alliance", "Goal": "goal", "Task": "task", "Bond": "bond",
+             "WAI": "wai_total", "Symptom score": "symptom_score"}
+    while model.running:
+        model.step()
+        d = model.clinics.dyads
+        here = d["sessions"] == model.session
+        row = model.datacollector.get_model_vars_dataframe().iloc[-1]
+        for reporter, field in names.items():
+            assert row[reporter] == pytest.approx(d[field][here].mean(), rel=1e-12)
+        assert row["Withdrawals"] == np.count_nonzero(d["rupture"][here] == 1)
+        assert row["Confrontations"] == np.count_nonzero(d["rupture"][here] == 2)
+        assert row["Detected"] == np.count_nonzero(d["rupture_detected"][here])
+        assert row["Repairs"] == np.count_nonzero(d["rupture_repaired"][here])
+        assert row["Active"] == np.count_nonzero(d["status"] == 0)
+        assert row["Dropouts"] == np.count_nonzero(d["status"] == 3)
+
+
 def test_agent_reporters_on_request():
     model = AllianceModel(rng=4, collect_agents=True, **SMALL)
     model.step()
