@@ -27,31 +27,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from experiments.chunks import ChunkTask, run_chunk
 from experiments.designs import build_design
 from experiments.progress import SweepProgress
 from experiments.spec import SweepSpec
 from experiments.store import Store, StoreError, now
-from sim.batch import KEY_COLUMNS, parameter_rows, simulate
-from sim.io import write_parquet
+from sim.batch import parameter_rows
 
 TARGET_DYADS_PER_CHUNK = 200_000
 """Default chunk size in dyads (a few seconds of kernel time, ~60 MB of state)."""
 TARGET_DYADS_PER_CHUNK_WITH_SESSIONS = 20_000
 """Default when the per-session panel is recorded (about 15 panel rows per dyad)."""
-
-
-@dataclass(frozen=True)
-class ChunkTask:
-    """Everything a worker needs to run one chunk (picklable, no open files)."""
-
-    chunk: str
-    root: str
-    params: np.ndarray
-    point_ids: np.ndarray
-    rep: int
-    seed: int
-    varied: pd.DataFrame
-    record_sessions: bool
 
 
 class SweepFailed(RuntimeError):
@@ -161,34 +147,6 @@ def count_chunks(spec: SweepSpec, layout: dict[str, Any]) -> int:
     """Return the number of chunks of the full sweep."""
     per_rep = -(-layout["points"] // layout["points_per_chunk"])
     return per_rep * spec.replicates
-
-
-def run_chunk(task: ChunkTask) -> dict[str, Any]:
-    """Simulate one chunk, write its part files atomically, return its receipt."""
-    started = time.perf_counter()
-    n = len(task.point_ids)
-    result = simulate(task.params, seed=task.seed, point_ids=task.point_ids,
-                      reps=np.full(n, task.rep), rows=np.arange(n),
-                      record_sessions=task.record_sessions)
-    store = Store(task.root)
-    dyads = with_varied(result.dyads, task.varied)
-    write_parquet(dyads, store.part("runs", task.chunk))
-    if task.record_sessions and result.sessions is not None:
-        write_parquet(result.sessions, store.part("sessions", task.chunk))
-    return {"chunk": task.chunk, "status": "ok", "rows": len(dyads),
-            "dyad_sessions": result.dyad_sessions,
-            "seconds": round(time.perf_counter() - started, 4), "finished": now(),
-            "worker": os.getpid()}
-
-
-def with_varied(dyads: pd.DataFrame, varied: pd.DataFrame) -> pd.DataFrame:
-    """Insert the varied parameters' values after the key columns."""
-    if varied.columns.empty:
-        return dyads
-    values = varied.reindex(dyads["point_id"].to_numpy())
-    keys = dyads[list(KEY_COLUMNS)]
-    rest = dyads.drop(columns=list(KEY_COLUMNS))
-    return pd.concat([keys, values.reset_index(drop=True), rest], axis=1)
 
 
 def run_sweep(spec: SweepSpec, out: str | Path, *, executor: Executor | None = None,

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sim import kernels
+from sim.jit import jit
 from sim.params import CLINICIAN_TRAITS, PARAM_DTYPE, PATIENT_TRAITS, to_row
 from sim.scenarios import get as get_scenario
 from sim.state import (
@@ -28,6 +29,7 @@ from sim.state import (
     STATUS_NAMES,
     Clinics,
     build,
+    record_columns,
 )
 
 KEY_COLUMNS = ("point_id", "rep", "clinician_id", "patient_id")
@@ -131,11 +133,13 @@ def run_to_end(clinics: Clinics, *, record_sessions: bool = False,
 def session_block(clinics: Clinics) -> np.ndarray:
     """Return this session's panel rows (dyads that attended it) as a compact record array."""
     dyads = clinics.dyads
-    attended = dyads[dyads["sessions"] == clinics.session]
+    sources = [PANEL_SOURCES.get(name, name) for name in PANEL_FIELDS]
+    attended = np.flatnonzero(dyads["sessions"] == clinics.session)
+    columns = record_columns(dyads, sources, where=attended)
     block = np.empty(len(attended), dtype=PANEL_DTYPE)
     block["session"] = clinics.session
-    for name in PANEL_FIELDS:
-        block[name] = attended[PANEL_SOURCES.get(name, name)]
+    for name, source in zip(PANEL_FIELDS, sources, strict=True):
+        block[name] = columns[source]
     return block
 
 
@@ -151,14 +155,23 @@ def panel_frame(blocks: list[np.ndarray]) -> pd.DataFrame:
     return frame.sort_values([*KEY_COLUMNS, "session"], ignore_index=True)
 
 
+SUMMARY_SOURCES = (
+    *KEY_COLUMNS, "clinician", *(t for t in PATIENT_TRAITS if t != "sensitivity"),
+    "symptoms_intake", "symptoms", "symptom_score_intake", "symptom_score_post", "technique",
+    "sessions", "status", "withdrawals", "confrontations", "detected", "repaired", "reported",
+    "wai_early", "wai_total", "alliance_sum", "internalisation", "engagement_sum",
+)
+"""Dyad record fields the per-dyad summary is made from."""
+
+
 def dyad_summary(clinics: Clinics) -> pd.DataFrame:
     """Return the per-dyad summary table of clinics run (fully or partly)."""
-    d = clinics.dyads
-    clin = clinics.clinicians[d["clinician"]]
+    d = record_columns(clinics.dyads, SUMMARY_SOURCES)
+    traits = record_columns(clinics.clinicians, CLINICIAN_TRAITS)
     attended = np.maximum(d["sessions"], 1)
     ruptures = d["withdrawals"] + d["confrontations"]
     columns: dict[str, Any] = {name: d[name] for name in KEY_COLUMNS}
-    columns |= {f"clinician_{t}": clin[t] for t in CLINICIAN_TRAITS}
+    columns |= {f"clinician_{t}": traits[t][d["clinician"]] for t in CLINICIAN_TRAITS}
     # Prefixed like the clinician's: a sweep may vary a trait's population median under the
     # plain parameter name (e.g. ``hostility``) beside each patient's drawn value.
     columns |= {f"patient_{t}": d[t] for t in PATIENT_TRAITS if t != "sensitivity"}
@@ -182,8 +195,21 @@ def dyad_summary(clinics: Clinics) -> pd.DataFrame:
         "internalisation_final": d["internalisation"],
         "engagement_mean": np.where(d["sessions"] > 0, d["engagement_sum"] / attended, np.nan),
     }
-    frame = pd.DataFrame(columns)
+    frame = pd.DataFrame(columns, copy=False)  # the columns are fresh: no second copy
+    if keys_sorted(*(d[k] for k in KEY_COLUMNS)):  # as built: clinics, clinicians, patients
+        return frame
     return frame.sort_values(list(KEY_COLUMNS), ignore_index=True)
+
+
+@jit
+def keys_sorted(point_id, rep, clinician_id, patient_id):
+    """Return whether rows are in ascending (point, replicate, clinician, patient) order."""
+    for i in range(1, point_id.shape[0]):
+        a = (point_id[i - 1], rep[i - 1], clinician_id[i - 1], patient_id[i - 1])
+        b = (point_id[i], rep[i], clinician_id[i], patient_id[i])
+        if b < a:
+            return False
+    return True
 
 
 def still_active(clinics: Clinics) -> int:

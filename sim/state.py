@@ -141,23 +141,16 @@ def build(params: np.ndarray, seed: int, point_ids: np.ndarray | None = None,
     clinicians["rep"] = reps[clinic_of_clin]
     clinicians["clinician_id"] = np.arange(len(clinic_of_clin)) - clin_start[clinic_of_clin]
 
-    # Dyads: each clinician's caseload, in clinician order.
-    caseload = per_clin[clinic_of_clin]
-    clin_of_dyad = np.repeat(np.arange(len(clinicians)), caseload)
-    dyads = np.zeros(len(clin_of_dyad), dtype=DYAD_DTYPE)
-    first_of_clin = np.concatenate(([0], np.cumsum(caseload)[:-1]))
-    dyads["clinician"] = clin_of_dyad
-    for name in ("row", "point_id", "rep", "clinician_id"):
-        dyads[name] = clinicians[name][clin_of_dyad]
-    within = np.arange(len(dyads)) - first_of_clin[clin_of_dyad]
-    dyads["patient_id"] = dyads["clinician_id"] * per_clin[clinic_of_clin][clin_of_dyad] + within
-
+    # Keys: run (point, replicate) -> clinician -> patient, hashed with the counter-based mixer.
     run_keys = rng.combine_np(rng.combine_np(rng.root_key(seed), point_ids), reps)
     clin_keys = rng.combine_np(run_keys[clinic_of_clin], clinicians["clinician_id"])
     clinicians["key"] = rng.combine_np(clin_keys, rng.CLINICIAN_TAG)
-    dyads["key"] = rng.combine_np(rng.combine_np(clin_keys[clin_of_dyad], 1), within)
+    initialise_clinicians(clinicians, params)
 
-    initialise(dyads, clinicians, params)
+    # Dyads: each clinician's caseload, in clinician order, placed and initialised in one pass.
+    caseload = per_clin[clinic_of_clin]
+    dyads = np.zeros(int(caseload.sum()), dtype=DYAD_DTYPE)
+    initialise_dyads(dyads, clinicians, params, clin_keys, caseload)
     return Clinics(dyads=dyads, clinicians=clinicians, params=params)
 
 
@@ -172,8 +165,8 @@ def _trait(centre, spread, z):
 
 
 @jit
-def initialise(dyads, clinicians, params):
-    """Draw every trait and set the intake state (session 0 of each agent's counters)."""
+def initialise_clinicians(clinicians, params):
+    """Draw every clinician's traits (counters 0-6 of the clinician's key)."""
     for j in range(clinicians.shape[0]):
         c = clinicians[j]
         p = params[c.row]
@@ -186,43 +179,131 @@ def initialise(dyads, clinicians, params):
         c.repair_skill = _trait(p.repair_skill, p.repair_skill_spread, rng.normal(k, 5))
         c.technique_efficacy = _trait(p.technique_efficacy, p.technique_efficacy_spread,
                                       rng.normal(k, 6))
-    for i in range(dyads.shape[0]):
-        d = dyads[i]
-        p = params[d.row]
-        c = clinicians[d.clinician]
-        k = d.key
-        d.severity = _trait(p.severity, p.severity_spread, rng.normal(k, 0))
-        d.sensitivity = _trait(p.sensitivity, p.sensitivity_spread, rng.normal(k, 1))
-        d.hostility = _trait(p.hostility, p.hostility_spread, rng.normal(k, 2))
-        d.autonomy = _trait(p.autonomy, p.autonomy_spread, rng.normal(k, 3))
-        d.expectancy = _trait(p.expectancy, p.expectancy_spread, rng.normal(k, 4))
-        d.tolerance = _trait(p.tolerance, p.tolerance_spread, rng.normal(k, 5))
-        # Trial arm: randomised per patient, or per clinician when arms have their own
-        # clinicians (counter 7 of the clinician's key, after its seven traits).
-        arm_draw = rng.uniform(c.key, 7) if p.technique_by_clinician else rng.uniform(k, 6)
-        d.technique = 1 if arm_draw < p.technique_b_share else 0
-        d.rapport = p.rapport_initial * c.warmth
-        d.trust = d.expectancy
-        start = min(1.0, p.alliance_initial * (0.5 + d.expectancy))
-        d.goal = start
-        d.task = start
-        d.bond = start
-        d.alliance = start
-        d.strain = 0.0
-        d.need_autonomy = p.need_initial
-        d.need_competence = p.need_initial
-        d.need_relatedness = p.need_initial
-        d.internalisation = d.autonomy
-        d.engagement = 0.0
-        d.symptoms = d.severity
-        d.symptoms_intake = d.severity
-        d.symptoms_session = d.severity
-        d.wai_total = math.nan
-        d.wai_goal = math.nan
-        d.wai_task = math.nan
-        d.wai_bond = math.nan
-        d.symptom_score = math.nan
-        d.symptom_score_intake = math.nan
-        d.symptom_score_post = math.nan
-        d.wai_early = math.nan
-        d.status = ACTIVE
+
+
+@jit
+def initialise_dyads(dyads, clinicians, params, clinician_keys, caseload):
+    """Place every clinician's patients (in clinician order) and set their intake state.
+
+    Parameters
+    ----------
+    dyads : numpy.ndarray
+        Zeroed records, ``caseload.sum()`` of them.
+    clinicians : numpy.ndarray
+        Initialised clinician records.
+    params : numpy.ndarray
+        Parameter rows.
+    clinician_keys : numpy.ndarray
+        Each clinician's key before its tag (patients' keys derive from it).
+    caseload : numpy.ndarray
+        Patients per clinician.
+    """
+    i = 0
+    for j in range(clinicians.shape[0]):
+        c = clinicians[j]
+        patients_key = rng.combine(clinician_keys[j], 1)
+        for within in range(caseload[j]):
+            d = dyads[i]
+            d.clinician = j
+            d.row = c.row
+            d.point_id = c.point_id
+            d.rep = c.rep
+            d.clinician_id = c.clinician_id
+            d.patient_id = c.clinician_id * caseload[j] + within
+            d.key = rng.combine(patients_key, within)
+            _intake(d, c, params[c.row])
+            i += 1
+
+
+@jit
+def _intake(d, c, p):
+    """Draw a patient's traits (counters 0-6 of its key) and set the intake state."""
+    k = d.key
+    d.severity = _trait(p.severity, p.severity_spread, rng.normal(k, 0))
+    d.sensitivity = _trait(p.sensitivity, p.sensitivity_spread, rng.normal(k, 1))
+    d.hostility = _trait(p.hostility, p.hostility_spread, rng.normal(k, 2))
+    d.autonomy = _trait(p.autonomy, p.autonomy_spread, rng.normal(k, 3))
+    d.expectancy = _trait(p.expectancy, p.expectancy_spread, rng.normal(k, 4))
+    d.tolerance = _trait(p.tolerance, p.tolerance_spread, rng.normal(k, 5))
+    # Trial arm: randomised per patient, or per clinician when arms have their own
+    # clinicians (counter 7 of the clinician's key, after its seven traits).
+    arm_draw = rng.uniform(c.key, 7) if p.technique_by_clinician else rng.uniform(k, 6)
+    d.technique = 1 if arm_draw < p.technique_b_share else 0
+    d.rapport = p.rapport_initial * c.warmth
+    d.trust = d.expectancy
+    start = min(1.0, p.alliance_initial * (0.5 + d.expectancy))
+    d.goal = start
+    d.task = start
+    d.bond = start
+    d.alliance = start
+    d.strain = 0.0
+    d.need_autonomy = p.need_initial
+    d.need_competence = p.need_initial
+    d.need_relatedness = p.need_initial
+    d.internalisation = d.autonomy
+    d.engagement = 0.0
+    d.symptoms = d.severity
+    d.symptoms_intake = d.severity
+    d.symptoms_session = d.severity
+    d.wai_total = math.nan
+    d.wai_goal = math.nan
+    d.wai_task = math.nan
+    d.wai_bond = math.nan
+    d.symptom_score = math.nan
+    d.symptom_score_intake = math.nan
+    d.symptom_score_post = math.nan
+    d.wai_early = math.nan
+    d.status = ACTIVE
+
+
+def record_columns(records: np.ndarray, names: list[str] | tuple[str, ...],
+                   where: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Return contiguous copies of record fields, reading every record once.
+
+    ``records[name]`` for each name separately reads the whole array once per field (a strided
+    walk over every record's cache lines); gathering all fields in one pass over the records is
+    several times faster for wide records such as :data:`DYAD_DTYPE`'s.
+
+    Parameters
+    ----------
+    records : numpy.ndarray
+        A one-dimensional, contiguous record array.
+    names : sequence of str
+        Fields to copy.
+    where : numpy.ndarray, optional
+        Indices of the records to take (default: all, in order).
+
+    Returns
+    -------
+    dict
+        ``name -> array`` of each field's dtype, in the order asked.
+    """
+    index = (np.arange(len(records)) if where is None
+             else np.asarray(where, dtype=np.int64))
+    by_size: dict[int, list[tuple[str, np.dtype, int]]] = {}
+    for name in names:
+        dtype, offset = records.dtype.fields[name][:2]
+        by_size.setdefault(dtype.itemsize, []).append((name, dtype, offset))
+    columns: dict[str, np.ndarray] = {}
+    itemsize = records.dtype.itemsize
+    for size, fields in by_size.items():
+        if (not records.flags.c_contiguous or itemsize % size or size not in (1, 2, 4, 8)
+                or any(offset % size for _, _, offset in fields)):
+            for name, _, _ in fields:  # not word-aligned: NumPy's own (strided) copy
+                columns[name] = records[name][index]
+            continue
+        words = records.view(np.dtype(f"u{size}")).reshape(len(records), itemsize // size)
+        block = np.empty((len(fields), len(index)), dtype=words.dtype)
+        _gather_words(words, np.array([offset // size for _, _, offset in fields]), index, block)
+        for k, (name, dtype, _) in enumerate(fields):
+            columns[name] = block[k].view(dtype)
+    return {name: columns[name] for name in names}
+
+
+@jit
+def _gather_words(words, word_columns, index, out):
+    """Set ``out[k, j] = words[index[j], word_columns[k]]``, record by record."""
+    for j in range(index.shape[0]):
+        row = index[j]
+        for k in range(word_columns.shape[0]):
+            out[k, j] = words[row, word_columns[k]]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments import runner
+from experiments import chunks, runner
 from experiments.executors import open_executor
 from experiments.runner import run_sweep
 from experiments.spec import from_dict
@@ -109,21 +109,21 @@ def test_a_different_spec_is_refused(reference, tmp_path):
 
 
 def test_a_failing_chunk_is_recorded_and_does_not_lose_the_others(tmp_path, monkeypatch):
-    real = runner.simulate
+    real = chunks.simulate
 
     def flaky(params, **kwargs):
         if 3 in list(kwargs["point_ids"]) and kwargs["reps"][0] == 1:
             raise RuntimeError("simulated worker failure")
         return real(params, **kwargs)
 
-    monkeypatch.setattr(runner, "simulate", flaky)
+    monkeypatch.setattr(chunks, "simulate", flaky)
     outcome = run_sweep(small_spec(), tmp_path, chunk_size=1)
     assert [chunk for chunk, _ in outcome.failed] == ["r0001-p000003"]
     assert "simulated worker failure" in outcome.failed[0][1]
     assert outcome.done == 11
     failed = [r for r in Store(tmp_path).receipts() if r["status"] == "failed"]
     assert failed[0]["chunk"] == "r0001-p000003"
-    monkeypatch.setattr(runner, "simulate", real)
+    monkeypatch.setattr(chunks, "simulate", real)
     retry = run_sweep(small_spec(), tmp_path, chunk_size=1)
     assert retry.done == 1 and not retry.failed
     assert len(table(tmp_path)) == 6 * 2 * 12
@@ -224,7 +224,7 @@ def test_raise_on_failure_names_the_failed_chunks(tmp_path, monkeypatch):
     def broken(params, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(runner, "simulate", broken)
+    monkeypatch.setattr(chunks, "simulate", broken)
     with pytest.raises(runner.SweepFailed, match=r"12 chunks failed .*boom"):
         run_sweep(small_spec(), tmp_path, chunk_size=1, raise_on_failure=True)
 
