@@ -116,43 +116,64 @@ def simulate(params: Any = None, *, seed: int = 0, scenario: str = "psychotherap
 
 
 def run_to_end(clinics: Clinics, *, record_sessions: bool = False,
-               parallel: bool = False) -> list[np.ndarray]:
-    """Run sessions until every dyad has ended; return the panel's record blocks if asked."""
+               parallel: bool = False) -> list[dict[str, np.ndarray]]:
+    """Run sessions until every dyad has ended; return each session's panel columns if asked."""
     step = kernels.run_session_parallel if parallel else kernels.run_session
     dyads = clinics.dyads
-    blocks: list[np.ndarray] = []
+    blocks: list[dict[str, np.ndarray]] = []
     while clinics.session < clinics.max_sessions:
         clinics.session += 1
         if step(dyads, clinics.clinicians, clinics.params, clinics.session) == 0:
             break
         if record_sessions:
-            blocks.append(session_block(clinics))
+            blocks.append(session_columns(clinics))
     return blocks
+
+
+def session_columns(clinics: Clinics) -> dict[str, np.ndarray]:
+    """Return this session's panel rows (dyads that attended it) as columns.
+
+    Besides :data:`PANEL_FIELDS` and ``session``, ``dyad`` holds each row's index in
+    ``clinics.dyads`` (for ordering; not a panel column).
+    """
+    dyads = clinics.dyads
+    attended = np.flatnonzero(dyads["sessions"] == clinics.session)
+    sources = [PANEL_SOURCES.get(name, name) for name in PANEL_FIELDS]
+    gathered = record_columns(dyads, sources, where=attended)
+    columns = {name: gathered[source] for name, source in zip(PANEL_FIELDS, sources, strict=True)}
+    columns["session"] = np.full(len(attended), clinics.session, dtype=np.int32)
+    columns["dyad"] = attended
+    return columns
 
 
 def session_block(clinics: Clinics) -> np.ndarray:
     """Return this session's panel rows (dyads that attended it) as a compact record array."""
-    dyads = clinics.dyads
-    sources = [PANEL_SOURCES.get(name, name) for name in PANEL_FIELDS]
-    attended = np.flatnonzero(dyads["sessions"] == clinics.session)
-    columns = record_columns(dyads, sources, where=attended)
-    block = np.empty(len(attended), dtype=PANEL_DTYPE)
-    block["session"] = clinics.session
-    for name, source in zip(PANEL_FIELDS, sources, strict=True):
-        block[name] = columns[source]
+    columns = session_columns(clinics)
+    block = np.empty(len(columns["dyad"]), dtype=PANEL_DTYPE)
+    for name in PANEL_DTYPE.names:
+        block[name] = columns[name]
     return block
 
 
-def panel_frame(blocks: list[np.ndarray]) -> pd.DataFrame:
-    """Turn panel blocks into the per-session table, sorted by keys and session."""
-    records = np.concatenate(blocks) if blocks else np.empty(0, dtype=PANEL_DTYPE)
-    frame = pd.DataFrame({name: records[name] for name in records.dtype.names})
-    frame = frame[[*KEY_COLUMNS, "session", *PANEL_FIELDS[len(KEY_COLUMNS):]]]
-    frame["rupture"] = pd.Categorical.from_codes(frame["rupture"], RUPTURE_NAMES)
-    frame["status"] = pd.Categorical.from_codes(frame["status"], STATUS_NAMES)
+def panel_frame(blocks: list[dict[str, np.ndarray]]) -> pd.DataFrame:
+    """Turn sessions' panel columns into the per-session table, sorted by keys and session."""
+    names = [*KEY_COLUMNS, "session", *PANEL_FIELDS[len(KEY_COLUMNS):]]
+    if not blocks:
+        empty = np.empty(0, dtype=PANEL_DTYPE)
+        blocks = [{name: empty[name] for name in names} | {"dyad": np.empty(0, np.int64)}]
+    # Blocks come session by session, each in dyad order; a stable sort by dyad gives every
+    # dyad's sessions in order (dyads are stored in key order, checked below).
+    order = np.argsort(np.concatenate([b["dyad"] for b in blocks]), kind="stable")
+    columns: dict[str, Any] = {
+        name: np.concatenate([b[name] for b in blocks])[order] for name in names}
+    columns["rupture"] = pd.Categorical.from_codes(columns["rupture"], RUPTURE_NAMES)
+    columns["status"] = pd.Categorical.from_codes(columns["status"], STATUS_NAMES)
     for name in ("rupture_detected", "rupture_repaired", "rupture_patient_reported"):
-        frame[name] = frame[name].astype(bool)
-    return frame.sort_values([*KEY_COLUMNS, "session"], ignore_index=True)
+        columns[name] = columns[name].astype(bool)
+    frame = pd.DataFrame(columns, copy=False)
+    if keys_sorted(*(frame[k].to_numpy() for k in KEY_COLUMNS)):
+        return frame
+    return frame.sort_values([*KEY_COLUMNS, "session"], ignore_index=True, kind="stable")
 
 
 SUMMARY_SOURCES = (
