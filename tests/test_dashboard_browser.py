@@ -109,6 +109,9 @@ def test_a_teacher_moves_a_slider_steps_and_sees_the_page_follow(page):
         expected.step()
     lines = expected.event_log()
     assert lines, "the chosen seed has events in the first sessions"
+    # The log renders after the summary line; wait for it to hold every event, then compare.
+    page.wait_for_function("(n) => document.querySelectorAll('.event-line').length >= n",
+                           arg=len(lines))
     shown = [line.strip() for line in page.locator(".event-line").all_inner_texts()]
     assert shown == list(reversed(lines))
     assert page.inner_text(".event-log") != log_before
