@@ -47,6 +47,23 @@ def sigmoid(x):
 
 
 @jit
+def below_sigmoid(draw, x):
+    """Return ``draw < sigmoid(x)``, mostly decided by bounds that need no ``exp``.
+
+    From ``exp(t) >= 1 + t``: ``1 - 1/(2 + x) <= sigmoid(x) <= 1/(2 - x)`` (where the
+    denominators are positive). A draw clearly outside that band is decided by the bounds, with a
+    margin of 1e-9 that dwarfs every rounding error involved, so the answer is always the one
+    the exact comparison gives (the NumPy reference makes that comparison). Only draws inside
+    the band (narrow when ``x`` is near 0) pay for the exponential.
+    """
+    if x < 2.0 and draw * (2.0 - x) >= 1.0 + 1e-9:
+        return False
+    if x > -2.0 and (1.0 - draw) * (2.0 + x) >= 1.0 + 1e-9:
+        return True
+    return draw < sigmoid(x)
+
+
+@jit
 def clip01(x):
     """Return ``x`` clipped to [0, 1]."""
     return min(1.0, max(0.0, x))
@@ -114,21 +131,21 @@ def advance_dyad(d, c, p, session, streams):
     engagement_kept = 1.0
     need_boost = 0.0
     unrepaired_confrontation = 0.0
-    p_rupture = sigmoid(p.rupture_base + p.rupture_strain * strain_now
+    rupture_logit = (p.rupture_base + p.rupture_strain * strain_now
                         + p.rupture_weak_bond * (1.0 - bond)
                         + p.rupture_sensitivity * sensitivity + p.rupture_unresolved * strain)
-    if uniform_at(key, streams[SLOT_RUPTURE]) < p_rupture:
-        p_confront = sigmoid(p.confrontation_base + p.confrontation_hostility * d.hostility)
-        confront = uniform_at(key, streams[SLOT_TYPE]) < p_confront
+    if below_sigmoid(uniform_at(key, streams[SLOT_RUPTURE]), rupture_logit):
+        confront = below_sigmoid(uniform_at(key, streams[SLOT_TYPE]), p.confrontation_base
+                                 + p.confrontation_hostility * d.hostility)
         rupture = CONFRONTATION if confront else WITHDRAWAL
         visibility = 1.0 if confront else p.withdrawal_visibility
         if uniform_at(key, streams[SLOT_DETECT]) < attunement * visibility:
             detected = 1
             work = 1.0 - p.repair_time
-            p_repair = sigmoid(p.repair_base + p.repair_skill_weight * repair_skill
+            repair_logit = (p.repair_base + p.repair_skill_weight * repair_skill
                                + p.repair_bond_weight * bond + p.repair_warmth_weight * warmth
                                - p.repair_sensitivity_weight * sensitivity)
-            if uniform_at(key, streams[SLOT_REPAIR]) < p_repair:
+            if below_sigmoid(uniform_at(key, streams[SLOT_REPAIR]), repair_logit):
                 repaired = 1
         if repaired:
             bond += p.repair_bond_gain * (1.0 - bond)
@@ -268,11 +285,11 @@ def advance_dyad(d, c, p, session, streams):
         error = p.symptom_score_noise * normal_at(key, streams[SLOT_CLOSING])
         d.symptom_score_post = symptom_score(symptoms_next, error)
     else:
-        hazard = sigmoid(p.dropout_base + p.dropout_strain * strain
+        hazard_logit = (p.dropout_base + p.dropout_strain * strain
                          + p.dropout_alliance * (1.0 - alliance)
                          + p.dropout_internalisation * (1.0 - internalisation)
                          + p.dropout_confrontation * unrepaired_confrontation)
-        if uniform_at(key, streams[SLOT_DROPOUT]) < hazard:
+        if below_sigmoid(uniform_at(key, streams[SLOT_DROPOUT]), hazard_logit):
             d.status = DROPPED_OUT
             d.symptom_score_post = score
 
