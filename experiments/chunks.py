@@ -60,3 +60,24 @@ def with_varied(dyads: pd.DataFrame, varied: pd.DataFrame) -> pd.DataFrame:
     keys = dyads[list(KEY_COLUMNS)]
     rest = dyads.drop(columns=list(KEY_COLUMNS))
     return pd.concat([keys, values.reset_index(drop=True), rest], axis=1)
+
+
+def warm_up() -> None:
+    """Prepare this process for chunks: load the kernels from Numba's cache, import pyarrow.
+
+    A pool runs it in every worker as it starts (``initializer``), so the first chunk of each
+    worker costs what the others cost. It never raises: a failure here would break the pool,
+    and the first chunk reports any real problem anyway.
+    """
+    try:
+        import pyarrow.parquet  # noqa: F401  (pandas imports it on the first write otherwise)
+
+        simulate({"n_clinicians": 1, "patients_per_clinician": 1, "max_sessions": 2},
+                 record_sessions=True)
+    except Exception:  # never fatal here (see the docstring)
+        pass
+
+
+def _started() -> int:
+    """Return this worker's process id (a no-op task that makes a pool start its workers)."""
+    return os.getpid()
