@@ -43,9 +43,10 @@ def run_chunk(task: ChunkTask) -> dict[str, Any]:
                       record_sessions=task.record_sessions)
     store = Store(task.root)
     dyads = with_varied(result.dyads, task.varied)
-    write_parquet(dyads, store.part("runs", task.chunk))
+    write_parquet(dyads, store.part("runs", task.chunk), statistics=KEY_COLUMNS)
     if task.record_sessions and result.sessions is not None:
-        write_parquet(result.sessions, store.part("sessions", task.chunk))
+        write_parquet(result.sessions, store.part("sessions", task.chunk),
+                      statistics=(*KEY_COLUMNS, "session"))
     return {"chunk": task.chunk, "status": "ok", "rows": len(dyads),
             "dyad_sessions": result.dyad_sessions,
             "seconds": round(time.perf_counter() - started, 4), "finished": now(),
