@@ -148,6 +148,14 @@ def test_normal_moments_and_shape():
     assert 0.4 * expected <= np.count_nonzero(np.abs(z) > 4.0) <= 2.0 * expected
 
 
+def ziggurat_paths(keys, counter):
+    """Return each draw's bits, ziggurat layer and whether it misses the layer's rectangle."""
+    bits = rng.random_bits_np(keys, counter)
+    layer = (bits & np.uint64(0xFF)).astype(np.intp)
+    magnitude = (bits >> np.uint64(9)) & np.uint64(0x000FFFFFFFFFFFFF)
+    return bits, layer, magnitude >= rng._ZIG_ACCEPT[layer]
+
+
 def test_ziggurat_tables_are_equal_area_layers_under_the_density():
     """Every layer has area V, the layers' edges decrease to 0, and the base covers the tail."""
     accept, width, density = rng._ZIG_ACCEPT, rng._ZIG_WIDTH, rng._ZIG_DENSITY
@@ -164,10 +172,7 @@ def test_ziggurat_tables_are_equal_area_layers_under_the_density():
 def test_ziggurat_rare_paths_are_exercised_and_distributed_correctly():
     """Wedge and tail draws (1.2% and 0.03%) follow the normal density where they land."""
     keys = hashed_keys(2_000_000)
-    bits = rng.random_bits_np(keys, 9)
-    layer = (bits & np.uint64(0xFF)).astype(np.intp)
-    magnitude = (bits >> np.uint64(9)) & np.uint64(0x000FFFFFFFFFFFFF)
-    slow = magnitude >= rng._ZIG_ACCEPT[layer]
+    _, _, slow = ziggurat_paths(keys, 9)
     assert 0.008 < slow.mean() < 0.018
     z = rng.normal_np(keys, 9)
     beyond = np.abs(z) > rng._ZIG_R  # only the tail algorithm produces these
@@ -241,11 +246,7 @@ def test_numba_and_numpy_twins_agree_bit_for_bit():
 
 def test_numba_and_numpy_normals_agree_on_the_rare_paths():
     """Draws that miss their layer's rectangle (wedges, the tail, retries), both twins."""
-    keys = hashed_keys(400_000)
-    bits = rng.random_bits_np(keys, 4)
-    layer = (bits & np.uint64(0xFF)).astype(np.intp)
-    magnitude = (bits >> np.uint64(9)) & np.uint64(0x000FFFFFFFFFFFFF)
-    slow = magnitude >= rng._ZIG_ACCEPT[layer]
+    bits, layer, slow = ziggurat_paths(hashed_keys(400_000), 4)
     assert np.count_nonzero(slow & (layer == 0)) > 10  # some start in the base layer
     numba_values = np.array([rng.normal_from_bits(b) for b in bits[slow]])
     np.testing.assert_array_max_ulp(numba_values, rng.normal_from_bits_np(bits[slow]), maxulp=4)
