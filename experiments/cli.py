@@ -110,16 +110,21 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(spec, out: Path, args: argparse.Namespace):
-    from experiments.executors import ExecutorError, open_executor
-    from experiments.runner import run_sweep
-    from experiments.store import StoreError
-
     for option in ("workers", "dask_local", "chunk_size"):
         value = getattr(args, option)
         if value is not None and value < 1:
             raise UsageError(f"--{option.replace('_', '-')} must be a whole number >= 1, "
                              f"got {value}")
     out = sim_cli.writable_dir(out) if not out.exists() else out
+    if not args.serial and args.dask_local is None and args.dask_scheduler is None:
+        from experiments.pool import start_pool_server
+
+        start_pool_server()  # warms up while the imports below and the sweep's set-up run
+
+    from experiments.executors import ExecutorError, open_executor
+    from experiments.runner import run_sweep
+    from experiments.store import StoreError
+
     try:
         with open_executor(serial=args.serial, workers=args.workers, dask_local=args.dask_local,
                            dask_scheduler=args.dask_scheduler) as executor:

@@ -11,7 +11,8 @@ import contextlib
 from collections.abc import Iterator
 from concurrent.futures import Executor
 
-from experiments.runner import SerialExecutor, process_pool
+from experiments.pool import process_pool
+from experiments.runner import SerialExecutor
 
 
 class ExecutorError(ValueError):

@@ -14,12 +14,10 @@ committed ones. A failing chunk is ledgered with its error and the others go on.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments.chunks import ChunkTask, _started, run_chunk, warm_up
+from experiments.chunks import ChunkTask, run_chunk
 from experiments.designs import build_design
 from experiments.progress import SweepProgress
 from experiments.spec import SweepSpec
@@ -90,22 +88,6 @@ class SerialExecutor(Executor):
         except Exception as exc:  # the future carries it to the driver, as a pool would
             future.set_exception(exc)
         return future
-
-
-def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
-    """Return a local process pool (default: all cores), started with ``spawn``, workers warming.
-
-    ``spawn`` gives each worker a clean interpreter (no inherited threads or locks) without
-    changing the global start method. The workers are started at once and each loads the model
-    (:func:`experiments.chunks.warm_up`) while the driver sets up the sweep, instead of after its
-    first ``submit``.
-    """
-    size = workers or os.cpu_count() or 1
-    pool = ProcessPoolExecutor(max_workers=size, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=warm_up)
-    for _ in range(size):
-        pool.submit(_started)  # starts a worker per submit while none is idle
-    return pool
 
 
 def plan_layout(spec: SweepSpec, design: pd.DataFrame, chunk_size: int | None) -> dict[str, Any]:
