@@ -155,21 +155,28 @@ def status_mib(pid: int, name: str) -> float:
 
 
 def pool_workers() -> list[int]:
-    """Return the pids of this process's multiprocessing ``spawn`` children (pool workers)."""
-    me = str(os.getpid())
-    pids = []
+    """Return the pids of this process's pool workers.
+
+    Spawned workers are this process's children (``spawn_main`` in their command line); workers
+    forked by the fork server are the server's children (it is this process's child, with
+    ``forkserver`` in its command line, which its forks share).
+    """
+    parents: dict[int, int] = {}
+    commands: dict[int, bytes] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             stat = (entry / "stat").read_text(encoding="ascii")
-            ppid = stat.rsplit(")", 1)[1].split()[1]
-            cmdline = (entry / "cmdline").read_bytes()
-        except (OSError, IndexError):
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+            commands[int(entry.name)] = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
             continue
-        if ppid == me and b"spawn_main" in cmdline:
-            pids.append(int(entry.name))
-    return sorted(pids)
+    me = os.getpid()
+    servers = {pid for pid, parent in parents.items()
+               if parent == me and b"forkserver" in commands[pid]}
+    return sorted(pid for pid, parent in parents.items()
+                  if (parent == me and b"spawn_main" in commands[pid]) or parent in servers)
 
 
 def directory_bytes(root: Path) -> int:
@@ -314,7 +321,9 @@ def measure_sweep(label: str, points: int, replicates: int, sessions: bool,
     out = scratch / label.replace(" ", "-")
     job = {"points": points, "replicates": replicates, "sessions": sessions, "workers": WORKERS,
            "out": str(out)}
+    # As `alliance sweep` does: start the workers' fork server first, then import the rest.
     code = (f"import sys; sys.path.insert(0, {str(HERE)!r}); "
+            "from experiments.pool import start_pool_server; start_pool_server(); "
             "from bench_runner import child_entry; child_entry()")
     meter = kernel_bench().CpuMeter()
     start = time.perf_counter()
@@ -424,16 +433,18 @@ def print_kernel_table(rows: Sequence[dict[str, Any]]) -> None:
 def print_sweep_table(sweeps: Sequence[dict[str, Any]], raw_rate: float) -> None:
     """Print the sweep table."""
     print(f"{'sweep (2 workers)':<22}{'reps':>5}{'chunks':>7}{'dyad-sessions':>15}{'wall s':>8}"
-          f"{'rate /s':>13}{'/ raw':>7}{'MB out':>8}{'driver MiB':>11}{'worker MiB':>11}"
-          f"{'other load':>11}")
+          f"{'rate /s':>13}{'/ raw':>7}{'command s':>10}{'MB out':>8}{'driver MiB':>11}"
+          f"{'worker MiB':>11}{'other load':>11}")
     for s in sweeps:
         worker = max(s["worker_peaks_mib"], default=math.nan)
         print(f"{s['label']:<22}{s['replicates']:>5}{s['chunks']:>7}{s['dyad_sessions']:>15,}"
               f"{s['wall_seconds']:>8.2f}{s['rate']:>13,.0f}{s['rate'] / raw_rate:>7.2f}"
-              f"{s['bytes_written'] / 1e6:>8.0f}{s['driver_peak_mib']:>11.0f}{worker:>11.0f}"
-              f"{s['other_load']:>11.2f}")
-    print("(wall: opening the executor to its shutdown, worker start-up included; MiB: peak RSS, "
-          "VmHWM; worker: the larger of the two)")
+              f"{s['process_seconds']:>10.2f}{s['bytes_written'] / 1e6:>8.0f}"
+              f"{s['driver_peak_mib']:>11.0f}{worker:>11.0f}{s['other_load']:>11.2f}")
+    print("(wall: opening the executor to its shutdown, worker start-up included, as far as the\n"
+          " fork server, started first as `alliance sweep` does, has not finished warming up;\n"
+          " command: the whole driver process, interpreter start and imports included;\n"
+          " MiB: peak RSS, VmHWM; worker: the larger of the two)")
 
 
 def print_ratio(label: str, value: float, target: str, status: str) -> None:
@@ -554,7 +565,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "memory_worker": (max(large_sweep["worker_peaks_mib"], default=math.nan)
                           / max(small_sweep["worker_peaks_mib"], default=math.nan)),
         "memory_children_maxrss": (large_sweep["children_maxrss_mib"]
-                                   / small_sweep["children_maxrss_mib"]),
+                                   / small_sweep["children_maxrss_mib"]
+                                   if small_sweep["children_maxrss_mib"] else math.nan),
     }
     print("\ntargets")
     big_enough = main_sweep["dyad_sessions"] >= TARGET_SWEEP_DYAD_SESSIONS
@@ -574,6 +586,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ratios["large_sweep_vs_raw"], "(info)", "")
     for key, label in (("memory_driver", "driver"), ("memory_worker", "largest worker"),
                        ("memory_children_maxrss", "RUSAGE_CHILDREN maxrss")):
+        if key == "memory_children_maxrss" and not small_sweep["children_maxrss_mib"]:
+            print("  (RUSAGE_CHILDREN: workers forked by the fork server are not this process's "
+                  "children)")
+            continue
         print_ratio(f"peak RSS, {MEMORY_FACTOR}x replicates / 1x: {label}", ratios[key],
                     "<= 1.2", kb.verdict(ratios[key], TARGET_MEMORY_GROWTH, at_most=True))
     print(f"  (driver {small_sweep['driver_peak_mib']:.0f} -> {large_sweep['driver_peak_mib']:.0f}"
