@@ -493,10 +493,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                               "kernel_vs_mesa_peer": TARGET_VS_MESA,
                               "model_overhead": TARGET_MODEL_OVERHEAD,
                               "cli_warm_seconds": TARGET_CLI_WARM_SECONDS}}
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        print(f"\nwrote {args.json}")
+        write_report(report, args.json)
     return 0
+
+
+def write_report(report: dict[str, Any], path: Path) -> None:
+    """Write a benchmark's figures as JSON to ``path`` and say where."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwrote {path}")
 
 
 if __name__ == "__main__":

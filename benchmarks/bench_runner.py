@@ -635,9 +635,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                               "sweep_vs_raw": TARGET_SWEEP_VS_RAW,
                               "memory_growth": TARGET_MEMORY_GROWTH,
                               "memory_factor": MEMORY_FACTOR}}
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        print(f"\nwrote {args.json}")
+        kernel_bench().write_report(report, args.json)
     return 0
 
 

@@ -44,14 +44,17 @@ def start_pool_server() -> None:
 def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
     """Return a local process pool (default: all cores) whose workers are started at once.
 
-    See :func:`pool_context` for how they start; each also runs
-    :func:`experiments.chunks.warm_up` (instant when forked from the warm server), so even a
-    worker's first chunk costs what the others cost.
+    See :func:`pool_context` for how they start. Forked workers inherit the server's warm-up;
+    spawned ones run :func:`experiments.chunks.warm_up` themselves, so even a worker's first
+    chunk costs what the others cost.
     """
     from experiments.chunks import _started, warm_up  # the driver's import stays light
 
     size = workers or os.cpu_count() or 1
-    pool = ProcessPoolExecutor(max_workers=size, mp_context=pool_context(), initializer=warm_up)
+    context = pool_context()
+    forked = context.get_start_method() == "forkserver"
+    pool = ProcessPoolExecutor(max_workers=size, mp_context=context,
+                               initializer=None if forked else warm_up)
     for _ in range(size):
         pool.submit(_started)  # starts a worker per submit while none is idle
     return pool

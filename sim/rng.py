@@ -124,9 +124,15 @@ _MANTISSA = np.uint64(0x000FFFFFFFFFFFFF)
 
 
 @jit
+def _derived_bits(bits, k):
+    """Return the ``k``-th further 64 bits derived from a draw's ``bits`` (for rejections)."""
+    return mix64(bits + np.uint64(k) * _GOLDEN)
+
+
+@jit
 def _extra_uniform(bits, k):
     """Return the ``k``-th further uniform on [0, 1) derived from a draw's ``bits``."""
-    return float(mix64(bits + np.uint64(k) * _GOLDEN) >> _S11) * _TWO_POW_M53
+    return float(_derived_bits(bits, k) >> _S11) * _TWO_POW_M53
 
 
 @jit
@@ -156,7 +162,7 @@ def _ziggurat_slow(bits):
         if y < math.exp(-0.5 * x * x):  # under the curve, in the layer's wedge
             return x
         k += 1
-        b = mix64(bits + np.uint64(k) * _GOLDEN)
+        b = _derived_bits(bits, k)
 
 
 @jit
@@ -231,11 +237,15 @@ def uniform_np(key: np.ndarray, counter: np.ndarray | int) -> np.ndarray:
     return (random_bits_np(key, counter) >> _S11).astype(np.float64) * _TWO_POW_M53
 
 
+def _derived_bits_np(bits: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """NumPy version of :func:`_derived_bits`."""
+    with np.errstate(over="ignore"):
+        return mix64_np(bits + k.astype(np.uint64) * _GOLDEN)
+
+
 def _extra_uniform_np(bits: np.ndarray, k: np.ndarray) -> np.ndarray:
     """NumPy version of :func:`_extra_uniform`."""
-    with np.errstate(over="ignore"):
-        mixed = mix64_np(bits + k.astype(np.uint64) * _GOLDEN)
-    return (mixed >> _S11).astype(np.float64) * _TWO_POW_M53
+    return (_derived_bits_np(bits, k) >> _S11).astype(np.float64) * _TWO_POW_M53
 
 
 def _ziggurat_slow_np(bits: np.ndarray) -> np.ndarray:
@@ -271,8 +281,7 @@ def _ziggurat_slow_np(bits: np.ndarray) -> np.ndarray:
         k[pending] = np.where(in_tail, kp + 2, np.where(wedge, kp + 2, kp))
         tail[pending] = in_tail | to_tail
         retry = wedge & ~under
-        with np.errstate(over="ignore"):
-            b[pending[retry]] = mix64_np(bp[retry] + (kp[retry] + 2).astype(np.uint64) * _GOLDEN)
+        b[pending[retry]] = _derived_bits_np(bp[retry], kp[retry] + 2)
         pending = pending[~done]
     return out
 
