@@ -45,16 +45,16 @@ def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
     """Return a local process pool (default: all cores) whose workers are started at once.
 
     See :func:`pool_context` for how they start. Forked workers inherit the server's warm-up;
-    spawned ones run :func:`experiments.chunks.warm_up` themselves, so even a worker's first
+    spawned ones run :func:`experiments.chunks.prepare_worker` themselves, so even a worker's first
     chunk costs what the others cost.
     """
-    from experiments.chunks import _started, warm_up  # the driver's import stays light
+    from experiments.chunks import _started, prepare_worker  # the driver's import stays light
 
     size = workers or os.cpu_count() or 1
     context = pool_context()
     forked = context.get_start_method() == "forkserver"
     pool = ProcessPoolExecutor(max_workers=size, mp_context=context,
-                               initializer=None if forked else warm_up)
+                               initializer=None if forked else prepare_worker)
     for _ in range(size):
         pool.submit(_started)  # starts a worker per submit while none is idle
     return pool

@@ -4,8 +4,12 @@ Every worker of :func:`experiments.pool.process_pool` is forked from a server pr
 imported this module, and with it the chunk code, pandas and pyarrow, and loaded the kernels from
 Numba's cache (:func:`experiments.chunks.warm_up`). A worker then starts in milliseconds instead
 of the second a fresh interpreter needs. Nothing here starts a thread, so forking stays safe.
+
+It also sets how the workers' memory behaves (:func:`experiments.chunks.keep_memory`): a chunk
+allocates the same large arrays as the one before, and handing them back to the system only to
+fault them in again costs more than the chunk's summary table.
 """
 
-from experiments.chunks import warm_up
+from experiments.chunks import prepare_worker
 
-warm_up()
+prepare_worker()

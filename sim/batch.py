@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from sim import kernels
 from sim.jit import jit
@@ -48,16 +49,16 @@ class SimulationResult:
 
     Attributes
     ----------
-    dyads : pandas.DataFrame
+    dyads : pandas.DataFrame or pyarrow.Table
         Per-dyad summary, one row per patient per clinic.
-    sessions : pandas.DataFrame or None
+    sessions : pandas.DataFrame, pyarrow.Table or None
         Per-session panel (one row per attended session), if asked for.
     dyad_sessions : int
         Dyad-sessions simulated (the unit of throughput).
     """
 
-    dyads: pd.DataFrame
-    sessions: pd.DataFrame | None
+    dyads: pd.DataFrame | pa.Table
+    sessions: pd.DataFrame | pa.Table | None
     dyad_sessions: int
 
 
@@ -82,7 +83,8 @@ def simulate(params: Any = None, *, seed: int = 0, scenario: str = "psychotherap
              point_ids: Sequence[int] | np.ndarray | None = None,
              reps: Sequence[int] | np.ndarray | None = None,
              rows: Sequence[int] | np.ndarray | None = None,
-             record_sessions: bool = False, parallel: bool = False) -> SimulationResult:
+             record_sessions: bool = False, parallel: bool = False,
+             tables: str = "pandas") -> SimulationResult:
     """Simulate clinics to the end of treatment.
 
     Parameters
@@ -100,17 +102,24 @@ def simulate(params: Any = None, *, seed: int = 0, scenario: str = "psychotherap
         Also return the per-session panel.
     parallel : bool
         Use the multi-threaded kernel (same numbers, more cores).
+    tables : {"pandas", "arrow"}
+        Return the tables as pandas DataFrames, or as pyarrow Tables (what the experiment
+        runner writes to Parquet: no pandas conversion, missing values as nulls). Same columns
+        and numbers either way.
 
     Returns
     -------
     SimulationResult
     """
+    if tables not in TABLE_MAKERS:
+        raise ValueError(f"tables must be one of {', '.join(TABLE_MAKERS)}, not {tables!r}")
+    make_table = TABLE_MAKERS[tables]
     clinics = build(parameter_rows(params, scenario), seed, point_ids=point_ids, reps=reps,
                     rows=rows)
     panel = run_to_end(clinics, record_sessions=record_sessions, parallel=parallel)
     return SimulationResult(
-        dyads=dyad_summary(clinics),
-        sessions=panel_frame(panel) if record_sessions else None,
+        dyads=make_table(summary_columns(clinics)),
+        sessions=make_table(panel_columns(panel)) if record_sessions else None,
         dyad_sessions=int(clinics.dyads["sessions"].sum()),
     )
 
@@ -155,8 +164,12 @@ def session_block(clinics: Clinics) -> np.ndarray:
     return block
 
 
-def panel_frame(blocks: list[dict[str, np.ndarray]]) -> pd.DataFrame:
-    """Turn sessions' panel columns into the per-session table, sorted by keys and session."""
+def panel_columns(blocks: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Return sessions' panel columns as the per-session table's columns, in key order.
+
+    Categorical columns hold their codes (:data:`CATEGORIES`); see :func:`as_frame` and
+    :func:`as_arrow`.
+    """
     names = [*KEY_COLUMNS, "session", *PANEL_FIELDS[len(KEY_COLUMNS):]]
     if not blocks:
         empty = np.empty(0, dtype=PANEL_DTYPE)
@@ -164,16 +177,59 @@ def panel_frame(blocks: list[dict[str, np.ndarray]]) -> pd.DataFrame:
     # Blocks come session by session, each in dyad order; a stable sort by dyad gives every
     # dyad's sessions in order (dyads are stored in key order, checked below).
     order = np.argsort(np.concatenate([b["dyad"] for b in blocks]), kind="stable")
-    columns: dict[str, Any] = {
-        name: np.concatenate([b[name] for b in blocks])[order] for name in names}
-    columns["rupture"] = pd.Categorical.from_codes(columns["rupture"], RUPTURE_NAMES)
-    columns["status"] = pd.Categorical.from_codes(columns["status"], STATUS_NAMES)
+    columns = {name: np.concatenate([b[name] for b in blocks])[order] for name in names}
     for name in ("rupture_detected", "rupture_repaired", "rupture_patient_reported"):
         columns[name] = columns[name].astype(bool)
-    frame = pd.DataFrame(columns, copy=False)
-    if keys_sorted(*(frame[k].to_numpy() for k in KEY_COLUMNS)):
-        return frame
-    return frame.sort_values([*KEY_COLUMNS, "session"], ignore_index=True, kind="stable")
+    return in_key_order(columns, (*KEY_COLUMNS, "session"))
+
+
+def panel_frame(blocks: list[dict[str, np.ndarray]]) -> pd.DataFrame:
+    """Turn sessions' panel columns into the per-session table, sorted by keys and session."""
+    return as_frame(panel_columns(blocks))
+
+
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    "technique": ("A", "B"), "status": STATUS_NAMES, "rupture": RUPTURE_NAMES}
+"""Categorical columns of the output tables and their categories (a column holds codes)."""
+
+
+def as_frame(columns: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """Return output columns as a DataFrame (codes of :data:`CATEGORIES` as Categoricals)."""
+    data = {name: pd.Categorical.from_codes(values, CATEGORIES[name]) if name in CATEGORIES
+            else values for name, values in columns.items()}
+    return pd.DataFrame(data, copy=False)  # the columns are fresh: no second copy
+
+
+def as_arrow(columns: Mapping[str, np.ndarray]) -> pa.Table:
+    """Return output columns as a pyarrow Table, as :func:`as_frame`'s would convert.
+
+    Numeric columns are wrapped without a copy; NaN (a score not measured) becomes a null, as
+    ``pyarrow.Table.from_pandas`` does; codes of :data:`CATEGORIES` become dictionary arrays.
+    """
+    arrays = {}
+    for name, values in columns.items():
+        if name in CATEGORIES:
+            arrays[name] = pa.DictionaryArray.from_arrays(
+                pa.array(values.astype(np.int8, copy=False)),
+                pa.array(CATEGORIES[name], type=pa.large_string()))
+        else:
+            arrays[name] = pa.array(values, from_pandas=True)
+    return pa.table(arrays)
+
+
+TABLE_MAKERS = {"pandas": as_frame, "arrow": as_arrow}
+
+
+def in_key_order(columns: dict[str, np.ndarray], keys: Sequence[str]) -> dict[str, np.ndarray]:
+    """Return ``columns`` with rows stably sorted by ``keys``, or as they are when in key order.
+
+    Rows come in key order as built (clinics, clinicians, patients; a panel's sessions follow
+    each other within a dyad), so the check is all it costs.
+    """
+    if keys_sorted(*(columns[k] for k in KEY_COLUMNS)):
+        return columns
+    order = np.lexsort([columns[k] for k in reversed(keys)])
+    return {name: values[order] for name, values in columns.items()}
 
 
 SUMMARY_SOURCES = (
@@ -187,11 +243,15 @@ SUMMARY_SOURCES = (
 
 def dyad_summary(clinics: Clinics) -> pd.DataFrame:
     """Return the per-dyad summary table of clinics run (fully or partly)."""
+    return as_frame(summary_columns(clinics))
+
+
+def summary_columns(clinics: Clinics) -> dict[str, np.ndarray]:
+    """Return the per-dyad summary's columns, in key order (categoricals as codes)."""
     d = record_columns(clinics.dyads, SUMMARY_SOURCES)
     traits = record_columns(clinics.clinicians, CLINICIAN_TRAITS)
     attended = np.maximum(d["sessions"], 1)
-    ruptures = d["withdrawals"] + d["confrontations"]
-    columns: dict[str, Any] = {name: d[name] for name in KEY_COLUMNS}
+    columns: dict[str, np.ndarray] = {name: d[name] for name in KEY_COLUMNS}
     columns |= {f"clinician_{t}": traits[t][d["clinician"]] for t in CLINICIAN_TRAITS}
     # Prefixed like the clinician's: a sweep may vary a trait's population median under the
     # plain parameter name (e.g. ``hostility``) beside each patient's drawn value.
@@ -201,10 +261,10 @@ def dyad_summary(clinics: Clinics) -> pd.DataFrame:
         "symptoms_final": d["symptoms"],
         "symptom_score_intake": d["symptom_score_intake"],
         "symptom_score_post": d["symptom_score_post"],
-        "technique": pd.Categorical.from_codes(d["technique"], ("A", "B")),
+        "technique": d["technique"],
         "sessions": d["sessions"],
-        "status": pd.Categorical.from_codes(d["status"], STATUS_NAMES),
-        "ruptures": ruptures,
+        "status": d["status"],
+        "ruptures": d["withdrawals"] + d["confrontations"],
         "withdrawals": d["withdrawals"],
         "confrontations": d["confrontations"],
         "detected": d["detected"],
@@ -216,10 +276,7 @@ def dyad_summary(clinics: Clinics) -> pd.DataFrame:
         "internalisation_final": d["internalisation"],
         "engagement_mean": np.where(d["sessions"] > 0, d["engagement_sum"] / attended, np.nan),
     }
-    frame = pd.DataFrame(columns, copy=False)  # the columns are fresh: no second copy
-    if keys_sorted(*(d[k] for k in KEY_COLUMNS)):  # as built: clinics, clinicians, patients
-        return frame
-    return frame.sort_values(list(KEY_COLUMNS), ignore_index=True)
+    return in_key_order(columns, KEY_COLUMNS)  # as built: clinics, clinicians, patients
 
 
 @jit

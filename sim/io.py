@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 
 @contextlib.contextmanager
@@ -41,7 +43,7 @@ def _fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
-def write_parquet(frame: pd.DataFrame, path: str | Path,
+def write_parquet(frame: pd.DataFrame | pa.Table, path: str | Path,
                   statistics: Sequence[str] | None = None) -> Path:
     """Write ``frame`` to ``path`` as Parquet, atomically.
 
@@ -50,19 +52,20 @@ def write_parquet(frame: pd.DataFrame, path: str | Path,
 
     Parameters
     ----------
-    frame : pandas.DataFrame
-        The table.
+    frame : pandas.DataFrame or pyarrow.Table
+        The table (a DataFrame's index is not written).
     path : str or Path
         Where it goes.
     statistics : sequence of str, optional
         Columns whose min/max statistics are written (what readers use to skip row groups when
         filtering); default all. Statistics of every float column cost a fifth of the writing time.
     """
-    categorical = [str(c) for c in frame.columns
-                   if isinstance(frame[c].dtype, pd.CategoricalDtype)]
+    table = (frame if isinstance(frame, pa.Table)
+             else pa.Table.from_pandas(frame, preserve_index=False))
+    categorical = [field.name for field in table.schema if pa.types.is_dictionary(field.type)]
     with atomic_path(path) as tmp:
-        frame.to_parquet(tmp, index=False, use_dictionary=categorical or False,
-                         write_statistics=True if statistics is None else list(statistics))
+        pq.write_table(table, tmp, use_dictionary=categorical or False,
+                       write_statistics=True if statistics is None else list(statistics))
     return Path(path)
 
 

@@ -155,29 +155,73 @@ def build(params: np.ndarray, seed: int, point_ids: np.ndarray | None = None,
 
 
 @jit
-def _trait(centre, spread, z):
-    """Return a logit-normal trait with median ``centre`` and logit-scale sd ``spread``."""
+def _logit(centre):
+    """Return the logit of a population median in (0, 1) (0 at the bounds, where unused)."""
+    if centre <= 0.0 or centre >= 1.0:
+        return 0.0
+    return math.log(centre / (1.0 - centre))
+
+
+@jit
+def _trait(centre, logit, spread, z):
+    """Return a logit-normal trait with median ``centre`` and logit-scale sd ``spread``.
+
+    ``logit`` is the median's logit (:func:`_logit`); a median of 0 or 1 gives that value.
+    """
     if centre <= 0.0:
         return 0.0
     if centre >= 1.0:
         return 1.0
-    return 1.0 / (1.0 + math.exp(-(math.log(centre / (1.0 - centre)) + spread * z)))
+    return 1.0 / (1.0 + math.exp(-(logit + spread * z)))
+
+
+@jit
+def _clinician_logits(params):
+    """Return the logits of each row's clinician trait medians (rows x 7, in trait order)."""
+    out = np.empty((params.shape[0], 7))
+    for r in range(params.shape[0]):
+        p = params[r]
+        out[r, 0] = _logit(p.warmth)
+        out[r, 1] = _logit(p.collaboration)
+        out[r, 2] = _logit(p.structure)
+        out[r, 3] = _logit(p.pressure)
+        out[r, 4] = _logit(p.attunement)
+        out[r, 5] = _logit(p.repair_skill)
+        out[r, 6] = _logit(p.technique_efficacy)
+    return out
+
+
+@jit
+def _patient_logits(params):
+    """Return the logits of each row's patient trait medians (rows x 6, in trait order)."""
+    out = np.empty((params.shape[0], 6))
+    for r in range(params.shape[0]):
+        p = params[r]
+        out[r, 0] = _logit(p.severity)
+        out[r, 1] = _logit(p.sensitivity)
+        out[r, 2] = _logit(p.hostility)
+        out[r, 3] = _logit(p.autonomy)
+        out[r, 4] = _logit(p.expectancy)
+        out[r, 5] = _logit(p.tolerance)
+    return out
 
 
 @jit
 def initialise_clinicians(clinicians, params):
     """Draw every clinician's traits (counters 0-6 of the clinician's key)."""
+    logits = _clinician_logits(params)
     for j in range(clinicians.shape[0]):
         c = clinicians[j]
         p = params[c.row]
+        m = logits[c.row]
         k = c.key
-        c.warmth = _trait(p.warmth, p.warmth_spread, rng.normal(k, 0))
-        c.collaboration = _trait(p.collaboration, p.collaboration_spread, rng.normal(k, 1))
-        c.structure = _trait(p.structure, p.structure_spread, rng.normal(k, 2))
-        c.pressure = _trait(p.pressure, p.pressure_spread, rng.normal(k, 3))
-        c.attunement = _trait(p.attunement, p.attunement_spread, rng.normal(k, 4))
-        c.repair_skill = _trait(p.repair_skill, p.repair_skill_spread, rng.normal(k, 5))
-        c.technique_efficacy = _trait(p.technique_efficacy, p.technique_efficacy_spread,
+        c.warmth = _trait(p.warmth, m[0], p.warmth_spread, rng.normal(k, 0))
+        c.collaboration = _trait(p.collaboration, m[1], p.collaboration_spread, rng.normal(k, 1))
+        c.structure = _trait(p.structure, m[2], p.structure_spread, rng.normal(k, 2))
+        c.pressure = _trait(p.pressure, m[3], p.pressure_spread, rng.normal(k, 3))
+        c.attunement = _trait(p.attunement, m[4], p.attunement_spread, rng.normal(k, 4))
+        c.repair_skill = _trait(p.repair_skill, m[5], p.repair_skill_spread, rng.normal(k, 5))
+        c.technique_efficacy = _trait(p.technique_efficacy, m[6], p.technique_efficacy_spread,
                                       rng.normal(k, 6))
 
 
@@ -198,6 +242,7 @@ def initialise_dyads(dyads, clinicians, params, clinician_keys, caseload):
     caseload : numpy.ndarray
         Patients per clinician.
     """
+    logits = _patient_logits(params)  # once per row, not once per patient
     i = 0
     for j in range(clinicians.shape[0]):
         c = clinicians[j]
@@ -211,20 +256,23 @@ def initialise_dyads(dyads, clinicians, params, clinician_keys, caseload):
             d.clinician_id = c.clinician_id
             d.patient_id = c.clinician_id * caseload[j] + within
             d.key = rng.combine(patients_key, within)
-            _intake(d, c, params[c.row])
+            _intake(d, c, params[c.row], logits[c.row])
             i += 1
 
 
 @jit
-def _intake(d, c, p):
-    """Draw a patient's traits (counters 0-6 of its key) and set the intake state."""
+def _intake(d, c, p, m):
+    """Draw a patient's traits (counters 0-6 of its key) and set the intake state.
+
+    ``m`` holds the logits of the row's trait medians (severity ... tolerance).
+    """
     k = d.key
-    d.severity = _trait(p.severity, p.severity_spread, rng.normal(k, 0))
-    d.sensitivity = _trait(p.sensitivity, p.sensitivity_spread, rng.normal(k, 1))
-    d.hostility = _trait(p.hostility, p.hostility_spread, rng.normal(k, 2))
-    d.autonomy = _trait(p.autonomy, p.autonomy_spread, rng.normal(k, 3))
-    d.expectancy = _trait(p.expectancy, p.expectancy_spread, rng.normal(k, 4))
-    d.tolerance = _trait(p.tolerance, p.tolerance_spread, rng.normal(k, 5))
+    d.severity = _trait(p.severity, m[0], p.severity_spread, rng.normal(k, 0))
+    d.sensitivity = _trait(p.sensitivity, m[1], p.sensitivity_spread, rng.normal(k, 1))
+    d.hostility = _trait(p.hostility, m[2], p.hostility_spread, rng.normal(k, 2))
+    d.autonomy = _trait(p.autonomy, m[3], p.autonomy_spread, rng.normal(k, 3))
+    d.expectancy = _trait(p.expectancy, m[4], p.expectancy_spread, rng.normal(k, 4))
+    d.tolerance = _trait(p.tolerance, m[5], p.tolerance_spread, rng.normal(k, 5))
     # Trial arm: randomised per patient, or per clinician when arms have their own
     # clinicians (counter 7 of the clinician's key, after its seven traits).
     arm_draw = rng.uniform(c.key, 7) if p.technique_by_clinician else rng.uniform(k, 6)
