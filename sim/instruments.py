@@ -8,7 +8,7 @@
   (withdrawals least); drawn in the session kernel, parameters ``report_*``.
 
 Error standard deviations are parameters (``wai_noise``, ``symptom_score_noise``). These are
-jitted scalar functions so the kernel calls them per dyad; NumPy twins serve the reference.
+jitted scalar functions, inlined where the kernels call them; NumPy twins serve the reference.
 """
 
 from __future__ import annotations
@@ -17,19 +17,19 @@ import math
 
 import numpy as np
 
-from sim.jit import jit
+from sim.jit import jit_inline
 
 PHQ9_MAX = 27.0
 WAI_MIN, WAI_MAX = 1.0, 5.0
 
 
-@jit
+@jit_inline
 def symptom_score(symptoms, error):
     """Return a PHQ-9-like score (whole points, 0-27) of latent ``symptoms`` plus ``error``."""
     return min(PHQ9_MAX, max(0.0, math.floor(PHQ9_MAX * symptoms + error + 0.5)))
 
 
-@jit
+@jit_inline
 def wai_subscale(level, error):
     """Return a WAI-SR-like subscale score (1-5 in steps of 0.25) of a latent ``level``."""
     return min(WAI_MAX, max(WAI_MIN, math.floor(4.0 * (1.0 + 4.0 * level + error) + 0.5) / 4.0))

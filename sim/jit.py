@@ -1,6 +1,7 @@
 """The project-wide Numba decorator: one place that holds the compilation options.
 
-Every kernel uses :func:`jit` (serial) or :func:`jit_parallel` (``prange`` loops). Options:
+Every kernel uses :func:`jit` (serial) or :func:`jit_parallel` (``prange`` loops), small helpers
+of vectorised loops :func:`jit_inline`. Options:
 
 * ``cache=True`` so that a second process or run loads compiled code from ``__pycache__``;
 * ``error_model="numpy"``: a division by zero gives inf/nan instead of raising, as in NumPy, so
@@ -75,6 +76,10 @@ def _cached(decorator: Callable[[Callable[..., Any]], Any]) -> Callable[[Callabl
 
 jit = _cached(numba.njit(cache=True, error_model="numpy"))
 """Decorate a serial kernel or helper."""
+
+jit_inline = _cached(numba.njit(cache=True, error_model="numpy", inline="always"))
+"""Decorate a small helper that is inlined into its callers (Numba IR), so that a loop calling it
+can still be vectorised: LLVM does not inline calls between Numba functions by itself."""
 
 jit_parallel = _cached(numba.njit(cache=True, error_model="numpy", parallel=True))
 """Decorate a kernel whose outer loop is a ``prange`` over dyads (one result per dyad, so the

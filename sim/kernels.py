@@ -18,7 +18,7 @@ import numba
 import numpy as np
 
 from sim.instruments import symptom_score, wai_subscale
-from sim.jit import jit, jit_parallel
+from sim.jit import jit, jit_inline, jit_parallel
 from sim.rng import normal_at, session_streams, uniform_at
 from sim.state import ACTIVE, COMPLETED, CONFRONTATION, DROPPED_OUT, RECOVERED, WITHDRAWAL
 
@@ -40,27 +40,35 @@ SLOT_CLOSING = 13  # closing symptom assessment
 SLOT_ALLIANCE_STATE = 14  # how this session went: the alliance's state-like part
 
 
-@jit
+@jit_inline
 def sigmoid(x):
     """Return the logistic function of ``x``."""
     return 1.0 / (1.0 + math.exp(-x))
 
 
-@jit
-def below_sigmoid(draw, x):
-    """Return ``draw < sigmoid(x)``, mostly decided by bounds that need no ``exp``.
+@jit_inline
+def sigmoid_bounds(draw, x):
+    """Return 0 or 1 when bounds of the logistic decide ``draw < sigmoid(x)``, else 2.
 
     From ``exp(t) >= 1 + t``: ``1 - 1/(2 + x) <= sigmoid(x) <= 1/(2 - x)`` (where the
     denominators are positive). A draw clearly outside that band is decided by the bounds, with a
     margin of 1e-9 that dwarfs every rounding error involved, so the answer is always the one
     the exact comparison gives (the NumPy reference makes that comparison). Only draws inside
-    the band (narrow when ``x`` is near 0) pay for the exponential.
+    the band (narrow when ``x`` is near 0) need the exponential. Branch-free, so that a loop
+    over lanes (:mod:`sim.courses`) stays vectorisable.
     """
-    if x < 2.0 and draw * (2.0 - x) >= 1.0 + 1e-9:
-        return False
-    if x > -2.0 and (1.0 - draw) * (2.0 + x) >= 1.0 + 1e-9:
-        return True
-    return draw < sigmoid(x)
+    below = (x < 2.0) & (draw * (2.0 - x) >= 1.0 + 1e-9)
+    above = (x > -2.0) & ((1.0 - draw) * (2.0 + x) >= 1.0 + 1e-9)
+    return 0 if below else (1 if above else 2)
+
+
+@jit
+def below_sigmoid(draw, x):
+    """Return ``draw < sigmoid(x)``, mostly decided by :func:`sigmoid_bounds` (no ``exp``)."""
+    decided = sigmoid_bounds(draw, x)
+    if decided == 2:
+        return draw < sigmoid(x)
+    return decided == 1
 
 
 @jit
