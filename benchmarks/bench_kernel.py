@@ -8,8 +8,10 @@ costing work exactly as they do in real runs, and only active dyads are counted.
 
 Measured, each the best of a few repetitions on a fresh copy of the clinic, after a warm-up:
 
-a. ``sim.kernels.run_session``: the Numba kernel, one thread;
+a. ``sim.kernels.run_session``: the Numba session kernel, one thread;
 b. ``sim.kernels.run_session_parallel`` with every Numba thread, and with one thread;
+b'. ``sim.courses.run_courses`` (one thread) and ``run_courses_parallel`` (every thread): the
+   course kernel the batch path runs, whole courses in one call, vectorised across dyads;
 c. ``sim.reference.run_session_reference``: the same equations in vectorised NumPy;
 d. :mod:`mesa_peer`: the same equations as an idiomatic per-agent Mesa model;
 e. ``sim.model.AllianceModel`` (Mesa model with its DataCollector) against the bare kernel on the
@@ -43,6 +45,7 @@ import numba
 import numpy as np
 from mesa_peer import PeerModel
 
+from sim.courses import run_courses, run_courses_parallel
 from sim.kernels import run_session, run_session_parallel
 from sim.params import ParameterError, check_value, resolve, to_row
 from sim.reference import run_session_reference
@@ -193,6 +196,21 @@ def time_courses(name: str, step: SessionFunction, clinics: Clinics,
     return measurement
 
 
+def time_whole_courses(name: str, run: Callable[[np.ndarray, np.ndarray, np.ndarray], int],
+                       clinics: Clinics, repeats: int) -> Measurement:
+    """Time ``repeats`` calls of a course kernel, each on a fresh copy of the clinic."""
+    measurement = Measurement(name, len(clinics.dyads), 0)
+    meter = CpuMeter()
+    for _ in range(repeats):
+        dyads = clinics.dyads.copy()
+        start = time.perf_counter()
+        total = run(dyads, clinics.clinicians, clinics.params)
+        measurement.seconds.append(time.perf_counter() - start)
+        measurement.dyad_sessions = int(total)
+    measurement.other_load = meter.other_load()
+    return measurement
+
+
 def time_mesa_peer(patients: int, repeats: int, max_sessions: int | None) -> Measurement:
     """Time ``repeats`` full courses of the Mesa peer (construction not timed)."""
     overrides = overrides_for(patients, max_sessions)
@@ -218,6 +236,8 @@ def warm_up_kernels() -> None:
     small = build_clinic(200, None)
     for step in (run_session, run_session_parallel, run_session_reference):
         run_course(step, small, small.dyads.copy())
+    for run in (run_courses, run_courses_parallel):
+        run(small.dyads.copy(), small.clinicians, small.params)
 
 
 # --- e. AllianceModel against the bare kernel ----------------------------------------------------
@@ -422,13 +442,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     numba.set_num_threads(all_threads)
     parallel_all = time_courses(f"kernel run_session_parallel ({all_threads} threads)",
                                 run_session_parallel, clinic, sizes.repeats)
+    courses = time_whole_courses("course kernel run_courses (1 thread)", run_courses, clinic,
+                                 sizes.repeats)
+    courses_all = time_whole_courses(f"course kernel run_courses_parallel ({all_threads} thr.)",
+                                     run_courses_parallel, clinic, sizes.repeats)
+    if courses.dyad_sessions != kernel.dyad_sessions:
+        raise RuntimeError("the course kernel ran another number of dyad-sessions than "
+                           "run_session: they must give the same numbers")
     del clinic
     numpy_clinic = build_clinic(sizes.numpy_patients, sizes.max_sessions)
     reference = time_courses("NumPy reference (run_session_reference)", run_session_reference,
                              numpy_clinic, sizes.repeats)
     time_mesa_peer(40, 1, sizes.max_sessions)  # warm-up: imports, first-call caches
     peer = time_mesa_peer(sizes.mesa_patients, min(sizes.repeats, 3), sizes.max_sessions)
-    measurements = [kernel, parallel_one, parallel_all, reference, peer]
+    measurements = [kernel, parallel_one, parallel_all, courses, courses_all, reference, peer]
     print_table(measurements)
 
     ratios = {
@@ -436,6 +463,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "kernel_vs_mesa_peer": kernel.best_rate / peer.best_rate,
         "all_cores_vs_one_core": parallel_all.best_rate / kernel.best_rate,
         "parallel_all_vs_parallel_one": parallel_all.best_rate / parallel_one.best_rate,
+        "courses_vs_numpy": courses.best_rate / reference.best_rate,
+        "courses_vs_mesa_peer": courses.best_rate / peer.best_rate,
+        "courses_all_cores_vs_one_core": courses_all.best_rate / courses.best_rate,
+        "courses_vs_session_kernel": courses.best_rate / kernel.best_rate,
     }
     print("\nratios (best repetitions)")
     print_ratio("kernel 1 thread, M dyad-sessions/s", kernel.best_rate / 1e6, ">= 10",
@@ -449,6 +480,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 verdict(ratios["all_cores_vs_one_core"], TARGET_PARALLEL_SPEEDUP))
     print_ratio(f"parallel {all_threads} threads / parallel 1 thread",
                 ratios["parallel_all_vs_parallel_one"], "(reference)", "")
+    print("  course kernel (the batch path's: sweeps, `alliance run` without the panel):")
+    print_ratio("course kernel 1 thread, M dyad-sessions/s", courses.best_rate / 1e6, ">= 10",
+                verdict(courses.best_rate, TARGET_KERNEL_RATE))
+    print_ratio("course kernel 1 thread / NumPy reference", ratios["courses_vs_numpy"],
+                ">= 2.5x", verdict(ratios["courses_vs_numpy"], TARGET_VS_NUMPY))
+    print_ratio("course kernel 1 thread / Mesa peer", ratios["courses_vs_mesa_peer"], ">= 200x",
+                verdict(ratios["courses_vs_mesa_peer"], TARGET_VS_MESA))
+    print_ratio(f"course kernel {all_threads} threads / 1 thread",
+                ratios["courses_all_cores_vs_one_core"], ">= 1.8x",
+                verdict(ratios["courses_all_cores_vs_one_core"], TARGET_PARALLEL_SPEEDUP))
+    print_ratio("course kernel / session kernel (1 thread)", ratios["courses_vs_session_kernel"],
+                "(reference)", "")
 
     print(f"\nAllianceModel (with DataCollector) vs bare kernel, same clinic, "
           f"~{sizes.model_patients:,} dyads", flush=True)

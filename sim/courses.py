@@ -207,25 +207,28 @@ def _move(source, target, floats, ints, keys, dyad):
 
 
 @jit
-def _draw(keys, streams, normals, uniforms, m):
-    """Fill this session's draws of lanes ``0 .. m-1`` (as ``normal_at``/``uniform_at`` would)."""
-    missed = 0  # ziggurat draws outside their layer's rectangle (1.2%): finished below
+def _draw(keys, streams, normals, uniforms, bits, m):
+    """Fill this session's draws of lanes ``0 .. m-1`` (as ``normal_at``/``uniform_at`` would).
+
+    ``bits`` (one row per normal) keeps each normal's random bits, so that the few draws the
+    ziggurat's first try misses (1.2%) are finished from them without hashing again.
+    """
     for s in range(_NORMAL_SLOTS.shape[0]):
         stream = streams[_NORMAL_SLOTS[s]]
+        missed = 0
         for j in range(m):
-            bits = mix64(keys[j] ^ stream)
-            layer = bits & _BYTE
-            magnitude = (bits >> _S9) & _MANTISSA
+            b = mix64(keys[j] ^ stream)
+            bits[s * LANES + j] = b
+            layer = b & _BYTE
+            magnitude = (b >> _S9) & _MANTISSA
             x = float(magnitude) * _ZIG_WIDTH[layer]
-            normals[s * LANES + j] = -x if (bits >> _S8) & _ONE else x
+            normals[s * LANES + j] = -x if (b >> _S8) & _ONE else x
             missed += magnitude >= _ZIG_ACCEPT[layer]
-    if missed:
-        for s in range(_NORMAL_SLOTS.shape[0]):
-            stream = streams[_NORMAL_SLOTS[s]]
+        if missed:
             for j in range(m):
-                bits = mix64(keys[j] ^ stream)
-                if ((bits >> _S9) & _MANTISSA) >= _ZIG_ACCEPT[bits & _BYTE]:
-                    normals[s * LANES + j] = _ziggurat_slow(bits)
+                b = bits[s * LANES + j]
+                if ((b >> _S9) & _MANTISSA) >= _ZIG_ACCEPT[b & _BYTE]:
+                    normals[s * LANES + j] = _ziggurat_slow(b)
     for s in range(_UNIFORM_SLOTS.shape[0]):
         stream = streams[_UNIFORM_SLOTS[s]]
         for j in range(m):
@@ -559,6 +562,7 @@ def _course(dyads, clinicians, params, start, stop):
     ints = np.zeros(_INTS * LANES, dtype=np.int64)
     normals = np.zeros(_NORMAL_SLOTS.shape[0] * LANES)
     uniforms = np.zeros(_UNIFORM_SLOTS.shape[0] * LANES)
+    bits = np.zeros(_NORMAL_SLOTS.shape[0] * LANES, dtype=np.uint64)
     keys = np.zeros(LANES, dtype=np.uint64)
     dyad = np.zeros(LANES, dtype=np.int64)
     p = params[dyads[start].row]
@@ -572,7 +576,7 @@ def _course(dyads, clinicians, params, start, stop):
     while m > 0:
         session += 1
         streams = session_streams(session)
-        _draw(keys, streams, normals, uniforms, m)
+        _draw(keys, streams, normals, uniforms, bits, m)
         _session(floats, ints, normals, uniforms, p, session, m)
         run += m
         j = 0
