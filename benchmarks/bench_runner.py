@@ -7,15 +7,15 @@ the runner are measured:
 1. A sweep of >= 20 million dyad-sessions on two workers reaches >= 85% of two cores' raw kernel
    throughput (runner, I/O and process overhead <= 15%).
 
-   *Raw* is two processes, started together, each running ``sim.kernels.run_session`` (the serial
-   kernel) over the sweep's own chunks (the same parameter rows, seeds and 200,000-dyad size that
-   :func:`experiments.runner.run_chunk` builds), each course on a freshly built clinic, only the
-   kernel calls timed (building is timed apart, for information). That is the fair
-   peer: a sweep's workers each run the serial kernel in their own process, so the only
-   difference is the runner (building clinics, summary tables, Parquet, pickling, process
-   start-up, the driver). ``run_session_parallel`` with two threads in one process is printed for
-   information; it shares one clinic between threads and waits at a barrier every session, which
-   no sweep worker does.
+   *Raw* is two processes, started together, each running ``sim.courses.run_courses`` (the
+   serial course kernel, which a sweep's chunks run) over the sweep's own chunks (the same
+   parameter rows, seeds and 200,000-dyad size that :func:`experiments.runner.run_chunk`
+   builds), each course on a freshly built clinic, only the kernel calls timed (building is
+   timed apart, for information). That is the fair peer: a sweep's workers each run the serial
+   kernel in their own process, so the only difference is the runner (building clinics,
+   summary tables, Parquet, pickling, process start-up, the driver). For information: two
+   processes of the session kernel ``sim.kernels.run_session`` (what sweeps ran before the
+   course kernel), and ``run_courses_parallel`` with two threads in one process.
 
    The sweep is :func:`experiments.runner.run_sweep` through
    :func:`experiments.executors.open_executor` (``workers=2``, default chunk size, per-dyad
@@ -69,6 +69,7 @@ from experiments.runner import ChunkTask, plan_chunks, plan_layout, run_sweep
 from experiments.spec import SweepSpec, from_dict
 from experiments.store import Store
 from sim.batch import simulate
+from sim.courses import run_courses, run_courses_parallel
 from sim.kernels import run_session, run_session_parallel
 from sim.state import Clinics, build
 
@@ -84,7 +85,22 @@ TARGET_SWEEP_VS_RAW = 0.85
 TARGET_MEMORY_GROWTH = 1.2
 MEMORY_FACTOR = 10
 RESULT_MARK = "BENCH-RUNNER-RESULT "
-KERNELS = {"run_session": run_session, "run_session_parallel": run_session_parallel}
+def _whole_courses(run: Callable[..., int]) -> Callable[[Clinics, np.ndarray], int]:
+    """Return ``(clinic, dyads) -> dyad-sessions`` for a course kernel."""
+    return lambda clinic, dyads: int(run(dyads, clinic.clinicians, clinic.params))
+
+
+def _session_by_session(step: Callable[..., int]) -> Callable[[Clinics, np.ndarray], int]:
+    """Return ``(clinic, dyads) -> dyad-sessions`` for a session kernel, stepped to the end."""
+    return lambda clinic, dyads: kernel_bench().run_course(step, clinic, dyads)
+
+
+KERNELS = {"run_courses": _whole_courses(run_courses),
+           "run_courses_parallel": _whole_courses(run_courses_parallel),
+           "run_session": _session_by_session(run_session),
+           "run_session_parallel": _session_by_session(run_session_parallel)}
+"""The kernels a raw process can run, each as ``(clinic, dyads) -> dyad-sessions``."""
+SERIAL_KERNELS = ("run_courses", "run_session")
 
 
 @dataclass
@@ -196,11 +212,10 @@ def _kernel_process(spec: SweepSpec, index: int, kernel: str, courses: int,
     kernel are timed apart.
     """
     try:
-        step = KERNELS[kernel]
-        run_course = kernel_bench().run_course
+        run_course = KERNELS[kernel]
         task = chunk_task(spec, index)
         warm = chunk_clinic(task)
-        run_course(step, warm, warm.dyads[:1_000].copy())  # compile or load from the cache
+        run_course(warm, warm.dyads[:1_000].copy())  # compile or load from the cache
         del warm
         barrier.wait(timeout=600)
         seconds, build_seconds = [], []
@@ -210,7 +225,7 @@ def _kernel_process(spec: SweepSpec, index: int, kernel: str, courses: int,
             tick = time.perf_counter()
             clinic = chunk_clinic(task)
             tock = time.perf_counter()
-            total = run_course(step, clinic, clinic.dyads)
+            total = run_course(clinic, clinic.dyads)
             seconds.append(time.perf_counter() - tock)
             build_seconds.append(tock - tick)
             dyads = len(clinic.dyads)
@@ -433,7 +448,7 @@ def print_kernel_table(rows: Sequence[dict[str, Any]]) -> None:
           f"{'kernel s':>10}{'sustained /s':>14}{'best /s':>13}{'+ build /s':>13}{'overlap':>9}"
           f"{'other load':>12}")
     for r in rows:
-        threads = 1 if r["kernel"] == "run_session" else r["threads"]
+        threads = 1 if r["kernel"] in SERIAL_KERNELS else r["threads"]
         name = (f"{r['processes']} process{'es' if r['processes'] > 1 else ''} x "
                 f"{r['kernel']} ({threads} thread{'s' if threads > 1 else ''})")
         total = sum(d * len(s) for d, s in zip(r["dyad_sessions"], r["seconds"], strict=True))
@@ -515,22 +530,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # Fill the Numba cache first so no measured process compiles.
     small = chunk_clinic(chunk_task(spec_for(5, 1), 0))
-    for step in KERNELS.values():
-        kb.run_course(step, small, small.dyads.copy())
+    for run_course in KERNELS.values():
+        run_course(small, small.dyads.copy())
     simulate(small.params, seed=SEED, record_sessions=True)
 
     kernel_spec = spec_for(sizes.points, WORKERS)
-    raw = when_quiet(args.wait_quiet, raw_kernel, kernel_spec, "run_session", WORKERS,
+    raw = when_quiet(args.wait_quiet, raw_kernel, kernel_spec, "run_courses", WORKERS,
                      sizes.courses)
-    single = when_quiet(args.wait_quiet, raw_kernel, kernel_spec, "run_session", 1,
+    single = when_quiet(args.wait_quiet, raw_kernel, kernel_spec, "run_courses", 1,
                         sizes.courses)
-    threaded = when_quiet(args.wait_quiet, raw_kernel, kernel_spec, "run_session_parallel", 1,
+    session_kernel = when_quiet(args.wait_quiet, raw_kernel, kernel_spec, "run_session",
+                                WORKERS, sizes.courses)
+    threaded = when_quiet(args.wait_quiet, raw_kernel, kernel_spec, "run_courses_parallel", 1,
                           sizes.courses)
-    print_kernel_table([raw, single, threaded])
+    print_kernel_table([raw, single, session_kernel, threaded])
     raw_rate = raw["sustained_rate"]
     per_chunk = float(np.mean(raw["dyad_sessions"]))
     print(f"two processes / one process: {raw_rate / single['sustained_rate']:.2f}x; "
-          f"two processes / two threads: {raw_rate / threaded['sustained_rate']:.2f}x\n",
+          f"two processes / two threads: {raw_rate / threaded['sustained_rate']:.2f}x; "
+          f"course kernel / session kernel: {raw_rate / session_kernel['sustained_rate']:.2f}x\n",
           flush=True)
 
     def replicates_for(target: float, chunks: int) -> int:
@@ -587,7 +605,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\ntargets")
     big_enough = main_sweep["dyad_sessions"] >= TARGET_SWEEP_DYAD_SESSIONS
     print_ratio(f"sweep of {main_sweep['dyad_sessions'] / 1e6:.1f} M dyad-sessions / raw 2 x "
-                "run_session", ratios["sweep_vs_raw"], ">= 0.85",
+                "run_courses", ratios["sweep_vs_raw"], ">= 0.85",
                 kb.verdict(ratios["sweep_vs_raw"], TARGET_SWEEP_VS_RAW)
                 + ("" if big_enough else " (sweep below 20 M: not the target's size)"))
     print_ratio("  same, timed by run_sweep itself (pool already open)",
@@ -615,7 +633,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{', '.join(f'{m:.0f}' for m in large_sweep['worker_peaks_mib'])} MiB)")
 
     other_load = run_meter.other_load()
-    rows = [raw, single, threaded, *sweeps.values()]
+    rows = [raw, single, session_kernel, threaded, *sweeps.values()]
     worst = max(r["other_load"] for r in rows)
     print(f"\nother processes kept {other_load:.2f} cores busy on average during this run"
           + (" (waits for quiet included)" if args.wait_quiet > 0 else "")
@@ -629,6 +647,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                   "other_load_before": load_before, "other_load": other_load,
                   "other_load_worst_measurement": worst,
                   "raw_kernel": {"two_processes": raw, "one_process": single,
+                                 "two_processes_session_kernel": session_kernel,
                                  "parallel_one_process": threaded},
                   "sweeps": sweeps, "time_budgets": budgets, "ratios": ratios,
                   "targets": {"sweep_dyad_sessions": TARGET_SWEEP_DYAD_SESSIONS,
