@@ -480,7 +480,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 verdict(ratios["all_cores_vs_one_core"], TARGET_PARALLEL_SPEEDUP))
     print_ratio(f"parallel {all_threads} threads / parallel 1 thread",
                 ratios["parallel_all_vs_parallel_one"], "(reference)", "")
-    print("  course kernel (the batch path's: sweeps, `alliance run` without the panel):")
+    print("  course kernel (the batch path without the per-session panel: simulate, sweeps):")
     print_ratio("course kernel 1 thread, M dyad-sessions/s", courses.best_rate / 1e6, ">= 10",
                 verdict(courses.best_rate, TARGET_KERNEL_RATE))
     print_ratio("course kernel 1 thread / NumPy reference", ratios["courses_vs_numpy"],
