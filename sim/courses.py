@@ -58,6 +58,7 @@ from sim.rng import (
     _TWO_POW_M53,
     _ZIG_ACCEPT,
     _ZIG_WIDTH,
+    SLOTS_PER_SESSION,
     _ziggurat_slow,
     mix64,
     normal_at,
@@ -553,10 +554,11 @@ def _session(floats, ints, normals, uniforms, p, session, m):
 
 
 @jit
-def _course(dyads, clinicians, params, start, stop):
+def _course(dyads, clinicians, params, start, stop, stream_table):
     """Run the active dyads among ``dyads[start:stop]`` (one row, one session) to the end.
 
-    Returns the dyad-sessions run.
+    ``stream_table[s]`` holds session ``s``'s streams (:func:`_stream_table`). Returns the
+    dyad-sessions run.
     """
     floats = np.zeros(_FLOATS * LANES)
     ints = np.zeros(_INTS * LANES, dtype=np.int64)
@@ -575,7 +577,7 @@ def _course(dyads, clinicians, params, start, stop):
     run = 0
     while m > 0:
         session += 1
-        streams = session_streams(session)
+        streams = stream_table[session]
         _draw(keys, streams, normals, uniforms, bits, m)
         _session(floats, ints, normals, uniforms, p, session, m)
         run += m
@@ -633,6 +635,21 @@ def course_blocks(dyads):
 
 
 @jit
+def _stream_table(params):
+    """Return every session's streams (row ``s``: :func:`sim.rng.session_streams` of ``s``).
+
+    Computed once per call instead of once per block and session.
+    """
+    last = 0
+    for r in range(params.shape[0]):
+        last = max(last, int(params[r].max_sessions))
+    table = np.zeros((last + 1, SLOTS_PER_SESSION), dtype=np.uint64)
+    for session in range(1, last + 1):
+        table[session] = session_streams(session)
+    return table
+
+
+@jit
 def run_courses(dyads, clinicians, params):
     """Run every active dyad to the end of its course, block after block; return dyad-sessions.
 
@@ -640,9 +657,10 @@ def run_courses(dyads, clinicians, params):
     next, until no dyad is active.
     """
     blocks = course_blocks(dyads)
+    stream_table = _stream_table(params)
     run = 0
     for b in range(blocks.shape[0]):
-        run += _course(dyads, clinicians, params, blocks[b, 0], blocks[b, 1])
+        run += _course(dyads, clinicians, params, blocks[b, 0], blocks[b, 1], stream_table)
     return run
 
 
@@ -650,7 +668,8 @@ def run_courses(dyads, clinicians, params):
 def run_courses_parallel(dyads, clinicians, params):
     """:func:`run_courses` with blocks shared among threads (same numbers, any thread count)."""
     blocks = course_blocks(dyads)
+    stream_table = _stream_table(params)
     run = np.zeros(blocks.shape[0], dtype=np.int64)
     for b in numba.prange(blocks.shape[0]):
-        run[b] = _course(dyads, clinicians, params, blocks[b, 0], blocks[b, 1])
+        run[b] = _course(dyads, clinicians, params, blocks[b, 0], blocks[b, 1], stream_table)
     return run.sum()
