@@ -578,8 +578,11 @@ def _course(dyads, clinicians, params, start, stop, stream_table):
     while m > 0:
         session += 1
         streams = stream_table[session]
-        _draw(keys, streams, normals, uniforms, bits, m)
-        _session(floats, ints, normals, uniforms, p, session, m)
+        # Lanes up to a multiple of 4 (the vector width): the few past m hold stale copies,
+        # computed and never stored, and no loop needs a scalar remainder.
+        width = min(LANES, (m + 3) // 4 * 4)
+        _draw(keys, streams, normals, uniforms, bits, width)
+        _session(floats, ints, normals, uniforms, p, session, width)
         run += m
         j = 0
         while j < m:  # 11. dyads that end leave their lane; the last lane moves in
