@@ -76,8 +76,9 @@ def warm_up() -> None:
     try:
         import pyarrow.parquet  # noqa: F401  (pandas imports it on the first write otherwise)
 
-        simulate({"n_clinicians": 1, "patients_per_clinician": 1, "max_sessions": 2},
-                 record_sessions=True)
+        tiny = {"n_clinicians": 1, "patients_per_clinician": 1, "max_sessions": 2}
+        simulate(tiny, record_sessions=True)  # the session kernel and the panel
+        simulate(tiny, tables="arrow")  # the course kernel and Arrow tables
     except Exception:  # never fatal here (see the docstring)
         pass
 
