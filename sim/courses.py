@@ -640,14 +640,17 @@ def course_blocks(dyads):
 
 
 @jit
-def _stream_table(params):
+def _stream_table(dyads, params):
     """Return every session's streams (row ``s``: :func:`sim.rng.session_streams` of ``s``).
 
-    Computed once per call instead of once per block and session.
+    Computed once per call instead of once per block and session. Rows run to the longest
+    course, or one past the furthest dyad if a parameter row was shortened mid-course.
     """
     last = 0
     for r in range(params.shape[0]):
         last = max(last, int(params[r].max_sessions))
+    for i in range(dyads.shape[0]):
+        last = max(last, int(dyads[i].sessions) + 1)
     table = np.zeros((last + 1, SLOTS_PER_SESSION), dtype=np.uint64)
     for session in range(1, last + 1):
         table[session] = session_streams(session)
@@ -662,7 +665,7 @@ def run_courses(dyads, clinicians, params):
     next, until no dyad is active.
     """
     blocks = course_blocks(dyads)
-    stream_table = _stream_table(params)
+    stream_table = _stream_table(dyads, params)
     run = 0
     for b in range(blocks.shape[0]):
         run += _course(dyads, clinicians, params, blocks[b, 0], blocks[b, 1], stream_table)
@@ -673,7 +676,7 @@ def run_courses(dyads, clinicians, params):
 def run_courses_parallel(dyads, clinicians, params):
     """:func:`run_courses` with blocks shared among threads (same numbers, any thread count)."""
     blocks = course_blocks(dyads)
-    stream_table = _stream_table(params)
+    stream_table = _stream_table(dyads, params)
     run = np.zeros(blocks.shape[0], dtype=np.int64)
     for b in numba.prange(blocks.shape[0]):
         run[b] = _course(dyads, clinicians, params, blocks[b, 0], blocks[b, 1], stream_table)

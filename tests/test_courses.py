@@ -118,3 +118,17 @@ def test_nothing_to_run_changes_nothing():
     before = clinics.dyads.copy()
     assert run_courses(clinics.dyads, clinics.clinicians, clinics.params) == 0
     assert_same(before, clinics.dyads)
+
+
+def test_a_course_shortened_mid_way_ends_at_the_next_session():
+    """A parameter row's ``max_sessions`` lowered below sessions already attended (as a Mesa
+    user may do between steps): every dyad ends at its next session, as run_session has it."""
+    clinics = build(to_row(defaults() | {"n_clinicians": 3, "patients_per_clinician": 30}), 8)
+    for session in range(1, 9):
+        run_session(clinics.dyads, clinics.clinicians, clinics.params, session)
+    clinics.params["max_sessions"] = 4
+    expected = clinics.dyads.copy()
+    run_session(expected, clinics.clinicians, clinics.params, 9)
+    got, _ = by_courses(clinics)
+    assert_same(expected, got)
+    assert not (got["status"] == ACTIVE).any()
