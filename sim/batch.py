@@ -194,11 +194,6 @@ def panel_columns(blocks: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return in_key_order(columns, (*KEY_COLUMNS, "session"))
 
 
-def panel_frame(blocks: list[dict[str, np.ndarray]]) -> pd.DataFrame:
-    """Turn sessions' panel columns into the per-session table, sorted by keys and session."""
-    return as_frame(panel_columns(blocks))
-
-
 CATEGORIES: dict[str, tuple[str, ...]] = {
     "technique": ("A", "B"), "status": STATUS_NAMES, "rupture": RUPTURE_NAMES}
 """Categorical columns of the output tables and their categories (a column holds codes)."""
