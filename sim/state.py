@@ -176,22 +176,6 @@ def _trait(centre, logit, spread, z):
 
 
 @jit
-def _clinician_logits(params):
-    """Return the logits of each row's clinician trait medians (rows x 7, in trait order)."""
-    out = np.empty((params.shape[0], 7))
-    for r in range(params.shape[0]):
-        p = params[r]
-        out[r, 0] = _logit(p.warmth)
-        out[r, 1] = _logit(p.collaboration)
-        out[r, 2] = _logit(p.structure)
-        out[r, 3] = _logit(p.pressure)
-        out[r, 4] = _logit(p.attunement)
-        out[r, 5] = _logit(p.repair_skill)
-        out[r, 6] = _logit(p.technique_efficacy)
-    return out
-
-
-@jit
 def _patient_logits(params):
     """Return the logits of each row's patient trait medians (rows x 6, in trait order)."""
     out = np.empty((params.shape[0], 6))
@@ -208,21 +192,27 @@ def _patient_logits(params):
 
 @jit
 def initialise_clinicians(clinicians, params):
-    """Draw every clinician's traits (counters 0-6 of the clinician's key)."""
-    logits = _clinician_logits(params)
+    """Draw every clinician's traits (counters 0-6 of the clinician's key).
+
+    Clinicians are few (one per 20 patients by default), so each computes its medians' logits
+    itself; patients share theirs per parameter row (:func:`_patient_logits`).
+    """
     for j in range(clinicians.shape[0]):
         c = clinicians[j]
         p = params[c.row]
-        m = logits[c.row]
         k = c.key
-        c.warmth = _trait(p.warmth, m[0], p.warmth_spread, rng.normal(k, 0))
-        c.collaboration = _trait(p.collaboration, m[1], p.collaboration_spread, rng.normal(k, 1))
-        c.structure = _trait(p.structure, m[2], p.structure_spread, rng.normal(k, 2))
-        c.pressure = _trait(p.pressure, m[3], p.pressure_spread, rng.normal(k, 3))
-        c.attunement = _trait(p.attunement, m[4], p.attunement_spread, rng.normal(k, 4))
-        c.repair_skill = _trait(p.repair_skill, m[5], p.repair_skill_spread, rng.normal(k, 5))
-        c.technique_efficacy = _trait(p.technique_efficacy, m[6], p.technique_efficacy_spread,
-                                      rng.normal(k, 6))
+        c.warmth = _trait(p.warmth, _logit(p.warmth), p.warmth_spread, rng.normal(k, 0))
+        c.collaboration = _trait(p.collaboration, _logit(p.collaboration),
+                                 p.collaboration_spread, rng.normal(k, 1))
+        c.structure = _trait(p.structure, _logit(p.structure), p.structure_spread,
+                             rng.normal(k, 2))
+        c.pressure = _trait(p.pressure, _logit(p.pressure), p.pressure_spread, rng.normal(k, 3))
+        c.attunement = _trait(p.attunement, _logit(p.attunement), p.attunement_spread,
+                              rng.normal(k, 4))
+        c.repair_skill = _trait(p.repair_skill, _logit(p.repair_skill), p.repair_skill_spread,
+                                rng.normal(k, 5))
+        c.technique_efficacy = _trait(p.technique_efficacy, _logit(p.technique_efficacy),
+                                      p.technique_efficacy_spread, rng.normal(k, 6))
 
 
 @jit
