@@ -24,6 +24,7 @@ Targets are printed beside the figures; none is asserted (these are measurements
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import json
 import math
@@ -64,6 +65,8 @@ BUSY_MACHINE_LOAD = 0.15
 """Average cores used by other processes above which the figures are flagged as disturbed."""
 
 SessionFunction = Callable[[np.ndarray, np.ndarray, np.ndarray, int], int]
+CourseRunner = Callable[[Clinics, np.ndarray], int]
+"""Runs ``dyads`` (a copy of the clinic's) to the end of treatment; returns the dyad-sessions."""
 
 
 @dataclass
@@ -181,32 +184,26 @@ def run_course(step: SessionFunction, clinics: Clinics, dyads: np.ndarray) -> in
     return total
 
 
-def time_courses(name: str, step: SessionFunction, clinics: Clinics,
-                 repeats: int) -> Measurement:
-    """Time ``repeats`` full courses of ``step``, each on a fresh copy of the clinic."""
+def by_sessions(step: SessionFunction) -> CourseRunner:
+    """Return a runner that steps ``dyads`` session by session with ``step``."""
+    return functools.partial(run_course, step)
+
+
+def whole_courses(run: Callable[[np.ndarray, np.ndarray, np.ndarray], int]) -> CourseRunner:
+    """Return a runner that hands ``dyads`` to a course kernel (whole courses in one call)."""
+    return lambda clinics, dyads: int(run(dyads, clinics.clinicians, clinics.params))
+
+
+def time_courses(name: str, run: CourseRunner, clinics: Clinics, repeats: int) -> Measurement:
+    """Time ``repeats`` full courses of ``run``, each on a fresh copy of the clinic."""
     measurement = Measurement(name, len(clinics.dyads), 0)
     meter = CpuMeter()
     for _ in range(repeats):
         dyads = clinics.dyads.copy()
         start = time.perf_counter()
-        total = run_course(step, clinics, dyads)
+        total = run(clinics, dyads)
         measurement.seconds.append(time.perf_counter() - start)
         measurement.dyad_sessions = total
-    measurement.other_load = meter.other_load()
-    return measurement
-
-
-def time_whole_courses(name: str, run: Callable[[np.ndarray, np.ndarray, np.ndarray], int],
-                       clinics: Clinics, repeats: int) -> Measurement:
-    """Time ``repeats`` calls of a course kernel, each on a fresh copy of the clinic."""
-    measurement = Measurement(name, len(clinics.dyads), 0)
-    meter = CpuMeter()
-    for _ in range(repeats):
-        dyads = clinics.dyads.copy()
-        start = time.perf_counter()
-        total = run(dyads, clinics.clinicians, clinics.params)
-        measurement.seconds.append(time.perf_counter() - start)
-        measurement.dyad_sessions = int(total)
     measurement.other_load = meter.other_load()
     return measurement
 
@@ -234,10 +231,10 @@ def time_mesa_peer(patients: int, repeats: int, max_sessions: int | None) -> Mea
 def warm_up_kernels() -> None:
     """Compile (or load from cache) both kernels and the reference's code paths."""
     small = build_clinic(200, None)
-    for step in (run_session, run_session_parallel, run_session_reference):
-        run_course(step, small, small.dyads.copy())
-    for run in (run_courses, run_courses_parallel):
-        run(small.dyads.copy(), small.clinicians, small.params)
+    runners = [*map(by_sessions, (run_session, run_session_parallel, run_session_reference)),
+               *map(whole_courses, (run_courses, run_courses_parallel))]
+    for run in runners:
+        run(small, small.dyads.copy())
 
 
 # --- e. AllianceModel against the bare kernel ----------------------------------------------------
@@ -435,24 +432,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     warm_up_kernels()
     info["threading_layer"] = numba.threading_layer()
     clinic = build_clinic(sizes.kernel_patients, sizes.max_sessions)
-    kernel = time_courses("kernel run_session (1 thread)", run_session, clinic, sizes.repeats)
+    kernel = time_courses("kernel run_session (1 thread)", by_sessions(run_session), clinic,
+                          sizes.repeats)
     numba.set_num_threads(1)
-    parallel_one = time_courses("kernel run_session_parallel (1 thread)", run_session_parallel,
-                                clinic, sizes.repeats)
+    parallel_one = time_courses("kernel run_session_parallel (1 thread)",
+                                by_sessions(run_session_parallel), clinic, sizes.repeats)
     numba.set_num_threads(all_threads)
     parallel_all = time_courses(f"kernel run_session_parallel ({all_threads} threads)",
-                                run_session_parallel, clinic, sizes.repeats)
-    courses = time_whole_courses("course kernel run_courses (1 thread)", run_courses, clinic,
-                                 sizes.repeats)
-    courses_all = time_whole_courses(f"course kernel run_courses_parallel ({all_threads} thr.)",
-                                     run_courses_parallel, clinic, sizes.repeats)
+                                by_sessions(run_session_parallel), clinic, sizes.repeats)
+    courses = time_courses("course kernel run_courses (1 thread)", whole_courses(run_courses),
+                           clinic, sizes.repeats)
+    courses_all = time_courses(f"course kernel run_courses_parallel ({all_threads} thr.)",
+                               whole_courses(run_courses_parallel), clinic, sizes.repeats)
     if courses.dyad_sessions != kernel.dyad_sessions:
         raise RuntimeError("the course kernel ran another number of dyad-sessions than "
                            "run_session: they must give the same numbers")
     del clinic
     numpy_clinic = build_clinic(sizes.numpy_patients, sizes.max_sessions)
-    reference = time_courses("NumPy reference (run_session_reference)", run_session_reference,
-                             numpy_clinic, sizes.repeats)
+    reference = time_courses("NumPy reference (run_session_reference)",
+                             by_sessions(run_session_reference), numpy_clinic, sizes.repeats)
     time_mesa_peer(40, 1, sizes.max_sessions)  # warm-up: imports, first-call caches
     peer = time_mesa_peer(sizes.mesa_patients, min(sizes.repeats, 3), sizes.max_sessions)
     measurements = [kernel, parallel_one, parallel_all, courses, courses_all, reference, peer]

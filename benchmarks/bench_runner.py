@@ -85,21 +85,15 @@ TARGET_SWEEP_VS_RAW = 0.85
 TARGET_MEMORY_GROWTH = 1.2
 MEMORY_FACTOR = 10
 RESULT_MARK = "BENCH-RUNNER-RESULT "
-def _whole_courses(run: Callable[..., int]) -> Callable[[Clinics, np.ndarray], int]:
-    """Return ``(clinic, dyads) -> dyad-sessions`` for a course kernel."""
-    return lambda clinic, dyads: int(run(dyads, clinic.clinicians, clinic.params))
+def kernel_runners() -> dict[str, Callable[[Clinics, np.ndarray], int]]:
+    """Return the kernels a raw process can run, by name, as :mod:`bench_kernel` runners."""
+    kb = kernel_bench()
+    return {"run_courses": kb.whole_courses(run_courses),
+            "run_courses_parallel": kb.whole_courses(run_courses_parallel),
+            "run_session": kb.by_sessions(run_session),
+            "run_session_parallel": kb.by_sessions(run_session_parallel)}
 
 
-def _session_by_session(step: Callable[..., int]) -> Callable[[Clinics, np.ndarray], int]:
-    """Return ``(clinic, dyads) -> dyad-sessions`` for a session kernel, stepped to the end."""
-    return lambda clinic, dyads: kernel_bench().run_course(step, clinic, dyads)
-
-
-KERNELS = {"run_courses": _whole_courses(run_courses),
-           "run_courses_parallel": _whole_courses(run_courses_parallel),
-           "run_session": _session_by_session(run_session),
-           "run_session_parallel": _session_by_session(run_session_parallel)}
-"""The kernels a raw process can run, each as ``(clinic, dyads) -> dyad-sessions``."""
 SERIAL_KERNELS = ("run_courses", "run_session")
 
 
@@ -212,7 +206,7 @@ def _kernel_process(spec: SweepSpec, index: int, kernel: str, courses: int,
     kernel are timed apart.
     """
     try:
-        run_course = KERNELS[kernel]
+        run_course = kernel_runners()[kernel]
         task = chunk_task(spec, index)
         warm = chunk_clinic(task)
         run_course(warm, warm.dyads[:1_000].copy())  # compile or load from the cache
@@ -530,7 +524,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # Fill the Numba cache first so no measured process compiles.
     small = chunk_clinic(chunk_task(spec_for(5, 1), 0))
-    for run_course in KERNELS.values():
+    for run_course in kernel_runners().values():
         run_course(small, small.dyads.copy())
     simulate(small.params, seed=SEED, record_sessions=True)
 
