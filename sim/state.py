@@ -163,10 +163,16 @@ def _logit(centre):
 
 
 @jit
-def _trait(centre, logit, spread, z):
-    """Return a logit-normal trait with median ``centre`` and logit-scale sd ``spread``.
+def _trait(centre, spread, z):
+    """Return a logit-normal trait with median ``centre`` and logit-scale sd ``spread``."""
+    return _trait_from_logit(centre, _logit(centre), spread, z)
 
-    ``logit`` is the median's logit (:func:`_logit`); a median of 0 or 1 gives that value.
+
+@jit
+def _trait_from_logit(centre, logit, spread, z):
+    """Return :func:`_trait` given the median's logit (:func:`_logit`) as ``logit``.
+
+    Patients take their rows' logits from :func:`_patient_logits`, computed once per row.
     """
     if centre <= 0.0:
         return 0.0
@@ -194,25 +200,21 @@ def _patient_logits(params):
 def initialise_clinicians(clinicians, params):
     """Draw every clinician's traits (counters 0-6 of the clinician's key).
 
-    Clinicians are few (one per 20 patients by default), so each computes its medians' logits
-    itself; patients share theirs per parameter row (:func:`_patient_logits`).
+    Clinicians are few (one per 20 patients by default), so each takes its medians' logits
+    itself (:func:`_trait`); patients share theirs per parameter row (:func:`_patient_logits`).
     """
     for j in range(clinicians.shape[0]):
         c = clinicians[j]
         p = params[c.row]
         k = c.key
-        c.warmth = _trait(p.warmth, _logit(p.warmth), p.warmth_spread, rng.normal(k, 0))
-        c.collaboration = _trait(p.collaboration, _logit(p.collaboration),
-                                 p.collaboration_spread, rng.normal(k, 1))
-        c.structure = _trait(p.structure, _logit(p.structure), p.structure_spread,
-                             rng.normal(k, 2))
-        c.pressure = _trait(p.pressure, _logit(p.pressure), p.pressure_spread, rng.normal(k, 3))
-        c.attunement = _trait(p.attunement, _logit(p.attunement), p.attunement_spread,
-                              rng.normal(k, 4))
-        c.repair_skill = _trait(p.repair_skill, _logit(p.repair_skill), p.repair_skill_spread,
-                                rng.normal(k, 5))
-        c.technique_efficacy = _trait(p.technique_efficacy, _logit(p.technique_efficacy),
-                                      p.technique_efficacy_spread, rng.normal(k, 6))
+        c.warmth = _trait(p.warmth, p.warmth_spread, rng.normal(k, 0))
+        c.collaboration = _trait(p.collaboration, p.collaboration_spread, rng.normal(k, 1))
+        c.structure = _trait(p.structure, p.structure_spread, rng.normal(k, 2))
+        c.pressure = _trait(p.pressure, p.pressure_spread, rng.normal(k, 3))
+        c.attunement = _trait(p.attunement, p.attunement_spread, rng.normal(k, 4))
+        c.repair_skill = _trait(p.repair_skill, p.repair_skill_spread, rng.normal(k, 5))
+        c.technique_efficacy = _trait(p.technique_efficacy, p.technique_efficacy_spread,
+                                      rng.normal(k, 6))
 
 
 @jit
@@ -257,12 +259,12 @@ def _intake(d, c, p, m):
     ``m`` holds the logits of the row's trait medians (severity ... tolerance).
     """
     k = d.key
-    d.severity = _trait(p.severity, m[0], p.severity_spread, rng.normal(k, 0))
-    d.sensitivity = _trait(p.sensitivity, m[1], p.sensitivity_spread, rng.normal(k, 1))
-    d.hostility = _trait(p.hostility, m[2], p.hostility_spread, rng.normal(k, 2))
-    d.autonomy = _trait(p.autonomy, m[3], p.autonomy_spread, rng.normal(k, 3))
-    d.expectancy = _trait(p.expectancy, m[4], p.expectancy_spread, rng.normal(k, 4))
-    d.tolerance = _trait(p.tolerance, m[5], p.tolerance_spread, rng.normal(k, 5))
+    d.severity = _trait_from_logit(p.severity, m[0], p.severity_spread, rng.normal(k, 0))
+    d.sensitivity = _trait_from_logit(p.sensitivity, m[1], p.sensitivity_spread, rng.normal(k, 1))
+    d.hostility = _trait_from_logit(p.hostility, m[2], p.hostility_spread, rng.normal(k, 2))
+    d.autonomy = _trait_from_logit(p.autonomy, m[3], p.autonomy_spread, rng.normal(k, 3))
+    d.expectancy = _trait_from_logit(p.expectancy, m[4], p.expectancy_spread, rng.normal(k, 4))
+    d.tolerance = _trait_from_logit(p.tolerance, m[5], p.tolerance_spread, rng.normal(k, 5))
     # Trial arm: randomised per patient, or per clinician when arms have their own
     # clinicians (counter 7 of the clinician's key, after its seven traits).
     arm_draw = rng.uniform(c.key, 7) if p.technique_by_clinician else rng.uniform(k, 6)
