@@ -54,8 +54,6 @@ from sim.rng import (
     _ONE,
     _S8,
     _S9,
-    _S11,
-    _TWO_POW_M53,
     _ZIG_ACCEPT,
     _ZIG_WIDTH,
     SLOTS_PER_SESSION,
@@ -63,6 +61,7 @@ from sim.rng import (
     mix64,
     normal_at,
     session_streams,
+    uniform_at,
 )
 from sim.state import ACTIVE, COMPLETED, CONFRONTATION, DROPPED_OUT, RECOVERED, WITHDRAWAL
 
@@ -235,7 +234,7 @@ def _draw(keys, streams, normals, uniforms, bits, m):
     for s in range(_UNIFORM_SLOTS.shape[0]):
         stream = streams[_UNIFORM_SLOTS[s]]
         for j in range(m):
-            uniforms[s * LANES + j] = float(mix64(keys[j] ^ stream) >> _S11) * _TWO_POW_M53
+            uniforms[s * LANES + j] = uniform_at(keys[j], stream)
 
 
 @jit

@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from sim.jit import jit
+from sim.jit import jit, jit_inline
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -69,7 +69,7 @@ def random_bits(key, counter):
     return mix64(key ^ stream(counter))
 
 
-@jit
+@jit_inline
 def uniform_at(key, mixed):
     """Return the uniform draw on [0, 1) of ``key`` on the stream ``mixed`` (53-bit resolution)."""
     return float(mix64(key ^ mixed) >> _S11) * _TWO_POW_M53
