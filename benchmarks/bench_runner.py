@@ -85,6 +85,8 @@ TARGET_SWEEP_VS_RAW = 0.85
 TARGET_MEMORY_GROWTH = 1.2
 MEMORY_FACTOR = 10
 RESULT_MARK = "BENCH-RUNNER-RESULT "
+
+
 def kernel_runners() -> dict[str, Callable[[Clinics, np.ndarray], int]]:
     """Return the kernels a raw process can run, by name, as :mod:`bench_kernel` runners."""
     kb = kernel_bench()
