@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from sim import courses, kernels
 from sim.jit import jit
 from sim.params import CLINICIAN_TRAITS, PARAM_DTYPE, PATIENT_TRAITS, to_row
 from sim.scenarios import get as get_scenario
@@ -129,14 +128,15 @@ def run_to_end(clinics: Clinics, *, record_sessions: bool = False,
     """Run sessions until every dyad has ended; return each session's panel columns if asked.
 
     Without the panel, each block of dyads runs its whole course at once
-    (:func:`sim.courses.run_courses`, vectorised across dyads); with it, the clinic steps
-    session by session (:func:`sim.kernels.run_session`) so that each session's rows can be
+    (``run_courses``, vectorised across dyads); with it, the clinic steps session by session
+    (``run_session``) so that each session's rows can be
     read. The numbers are the same either way. ``clinics.session`` ends at the last session
     anyone attended.
     """
     dyads = clinics.dyads
+    kernels = clinics.composition.kernels
     if not record_sessions:
-        run = courses.run_courses_parallel if parallel else courses.run_courses
+        run = kernels.run_courses_parallel if parallel else kernels.run_courses
         run(dyads, clinics.clinicians, clinics.params)
         clinics.session = max(clinics.session, int(dyads["sessions"].max(initial=0)))
         return []

@@ -12,13 +12,12 @@ of vectorised loops :func:`jit_inline`. Options:
 Numba checks a cached function against its *own* source file only: after an edit of
 ``sim/rng.py`` (or a ``git pull`` that changes it) the kernels in ``sim/kernels.py`` would load
 stale machine code that still inlines the old generator. So the first decoration in a process
-compares a fingerprint of every ``sim/*.py`` file with the one stored beside the cache, and
-drops the cache when they differ (the next call recompiles, once).
+compares the fingerprint of the model's sources (:mod:`sim.fingerprint`) with the one stored
+beside the cache, and drops the cache when they differ (the next call recompiles, once).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -26,18 +25,15 @@ from typing import Any
 
 import numba
 
-_SOURCES = Path(__file__).resolve().parent
+from sim.fingerprint import core_fingerprint
+
 _STAMP = "alliance-sources.sha256"
 _checked: set[str] = set()
 
 
 def sources_fingerprint() -> str:
-    """Return the SHA-256 of the jitted package's sources (``sim/*.py``, in name order)."""
-    digest = hashlib.sha256()
-    for path in sorted(_SOURCES.glob("*.py")):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+    """Return the fingerprint of the model's sources (:func:`sim.fingerprint.core_fingerprint`)."""
+    return core_fingerprint()
 
 
 def _drop_stale_cache(dispatcher: Any) -> None:

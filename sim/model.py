@@ -129,7 +129,8 @@ class AllianceModel(mesa.Model):
         self.scenario_name = scenario
         self.parameters = get_scenario(scenario).parameters(overrides)
         self.clinics = build(to_row(self.parameters), self.seed)
-        self._step_kernel = kernels.run_session_parallel if parallel else kernels.run_session
+        drivers = self.clinics.composition.kernels
+        self._step_kernel = drivers.run_session_parallel if parallel else drivers.run_session
         self.clinicians = [Clinician(self, j) for j in range(len(self.clinics.clinicians))]
         self.patients = [Patient(self, i) for i in range(len(self.clinics.dyads))]
         self.dyad_sessions = 0

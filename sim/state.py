@@ -19,60 +19,42 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim import rng
-from sim.jit import jit
-from sim.params import CLINICIAN_TRAITS, PARAM_DTYPE, PATIENT_TRAITS
-
-# Status codes (``dyad.status``).
-ACTIVE, COMPLETED, RECOVERED, DROPPED_OUT = 0, 1, 2, 3
-STATUS_NAMES = ("active", "completed", "recovered", "dropped_out")
-
-# Rupture codes (``dyad.rupture``, this session).
-NO_RUPTURE, WITHDRAWAL, CONFRONTATION = 0, 1, 2
-RUPTURE_NAMES = ("none", "withdrawal", "confrontation")
-
-LATENT_FIELDS = (
-    "rapport", "trust", "goal", "task", "bond", "alliance", "strain", "need_autonomy",
-    "need_competence", "need_relatedness", "internalisation", "engagement", "symptoms",
-    "sensitivity",
+from sim.composition import CORE, Composition
+from sim.fields import (  # noqa: F401  (status and rupture codes, re-exported)
+    ACTIVE,
+    COMPLETED,
+    CONFRONTATION,
+    DROPPED_OUT,
+    DYAD_FIELDS,
+    NO_RUPTURE,
+    RECOVERED,
+    RUPTURE_NAMES,
+    STATUS_NAMES,
+    WITHDRAWAL,
+    named,
 )
+from sim.jit import jit
+
+LATENT_FIELDS = named(DYAD_FIELDS, "state")
 """Latent dyad state (all in [0, 1] except ``strain``, which is >= 0)."""
 
-OBSERVED_FIELDS = ("wai_total", "wai_goal", "wai_task", "wai_bond", "symptom_score")
+OBSERVED_FIELDS = named(DYAD_FIELDS, "observed")
 """This session's instrument readings (WAI-SR-like 1-5, PHQ-9-like 0-27)."""
 
-EVENT_FIELDS = ("rupture", "rupture_detected", "rupture_repaired", "rupture_patient_reported")
+EVENT_FIELDS = named(DYAD_FIELDS, "event")
 """This session's rupture events."""
 
-COUNT_FIELDS = ("sessions", "withdrawals", "confrontations", "detected", "repaired", "reported")
+COUNT_FIELDS = named(DYAD_FIELDS, "count")
 """Counts over the course of treatment."""
 
-SUMMARY_FIELDS = ("symptoms_session", "symptom_score_intake", "symptom_score_post", "wai_early",
-                  "alliance_sum", "engagement_sum", "symptoms_intake")
+SUMMARY_FIELDS = named(DYAD_FIELDS, "summary")
 """Running summaries kept for the tables (``symptoms_session``: latent symptoms at the start of
 the latest session, which its ``symptom_score`` measures; ``symptoms`` has moved on a week)."""
 
-DYAD_DTYPE = np.dtype(
-    [("key", np.uint64), ("row", np.int64), ("clinician", np.int64), ("point_id", np.int64),
-     ("rep", np.int64), ("clinician_id", np.int64), ("patient_id", np.int64)]
-    + [(t, np.float64) for t in PATIENT_TRAITS if t != "sensitivity"]
-    + [(f, np.float64) for f in LATENT_FIELDS]
-    + [(f, np.float64) for f in OBSERVED_FIELDS]
-    + [(f, np.float64) for f in SUMMARY_FIELDS]
-    + [(f, np.int32) for f in COUNT_FIELDS]
-    + [("status", np.int8), ("technique", np.int8)]
-    + [(f, np.int8) for f in EVENT_FIELDS],
-    align=True,
-)
-"""Record dtype of one dyad row. ``sensitivity`` is state (repairs ease it), the other patient
-traits are fixed; ``technique`` is 0 (the clinician's usual technique, A) or 1 (B, in a trial);
-``row`` indexes the parameter table, ``clinician`` the clinician table."""
+DYAD_DTYPE = CORE.dyad_dtype
+"""Record dtype of one dyad row of the core model (:data:`sim.fields.DYAD_FIELDS`)."""
 
-CLINICIAN_DTYPE = np.dtype(
-    [("key", np.uint64), ("row", np.int64), ("point_id", np.int64), ("rep", np.int64),
-     ("clinician_id", np.int64)]
-    + [(t, np.float64) for t in CLINICIAN_TRAITS],
-    align=True,
-)
+CLINICIAN_DTYPE = CORE.clinician_dtype
 """Record dtype of one clinician row."""
 
 
@@ -90,12 +72,15 @@ class Clinics:
         Records of :data:`~sim.params.PARAM_DTYPE`, one per parameter row.
     session : int
         Sessions run so far.
+    composition : sim.composition.Composition
+        The model (core and extensions) the arrays are laid out for.
     """
 
     dyads: np.ndarray
     clinicians: np.ndarray
     params: np.ndarray
     session: int = 0
+    composition: Composition = CORE
 
     @property
     def max_sessions(self) -> int:
@@ -104,7 +89,8 @@ class Clinics:
 
 
 def build(params: np.ndarray, seed: int, point_ids: np.ndarray | None = None,
-          reps: np.ndarray | None = None, rows: np.ndarray | None = None) -> Clinics:
+          reps: np.ndarray | None = None, rows: np.ndarray | None = None,
+          composition: Composition = CORE) -> Clinics:
     """Build and initialise clinics, one per (point, replicate).
 
     Parameters
@@ -118,14 +104,17 @@ def build(params: np.ndarray, seed: int, point_ids: np.ndarray | None = None,
         point id = row index).
     rows : numpy.ndarray, optional
         Parameter row of each clinic (default: ``arange(len(params))``).
+    composition : sim.composition.Composition
+        The model: its record dtypes, and its extensions' fields' initial values.
 
     Returns
     -------
     Clinics
         Initialised arrays (session 0: intake state, nothing observed yet).
     """
-    if params.dtype != PARAM_DTYPE:
-        raise TypeError("params must be records of sim.params.PARAM_DTYPE")
+    if params.dtype != composition.param_dtype:
+        raise TypeError("params must be records of the composition's param_dtype "
+                        "(sim.params.PARAM_DTYPE for the core model)")
     rows = np.arange(len(params)) if rows is None else np.asarray(rows, dtype=np.int64)
     point_ids = rows.copy() if point_ids is None else np.asarray(point_ids, dtype=np.int64)
     reps = np.zeros_like(rows) if reps is None else np.asarray(reps, dtype=np.int64)
@@ -135,7 +124,7 @@ def build(params: np.ndarray, seed: int, point_ids: np.ndarray | None = None,
     # Clinicians: one row per (clinic, clinician id), all index arithmetic vectorised.
     clinic_of_clin = np.repeat(np.arange(len(rows)), n_clin)
     clin_start = np.concatenate(([0], np.cumsum(n_clin)[:-1]))
-    clinicians = np.zeros(len(clinic_of_clin), dtype=CLINICIAN_DTYPE)
+    clinicians = np.zeros(len(clinic_of_clin), dtype=composition.clinician_dtype)
     clinicians["row"] = rows[clinic_of_clin]
     clinicians["point_id"] = point_ids[clinic_of_clin]
     clinicians["rep"] = reps[clinic_of_clin]
@@ -149,9 +138,11 @@ def build(params: np.ndarray, seed: int, point_ids: np.ndarray | None = None,
 
     # Dyads: each clinician's caseload, in clinician order, placed and initialised in one pass.
     caseload = per_clin[clinic_of_clin]
-    dyads = np.zeros(int(caseload.sum()), dtype=DYAD_DTYPE)
+    dyads = np.zeros(int(caseload.sum()), dtype=composition.dyad_dtype)
     initialise_dyads(dyads, clinicians, params, clin_keys, caseload)
-    return Clinics(dyads=dyads, clinicians=clinicians, params=params)
+    for field in composition.extension_fields:
+        dyads[field.name] = field.initial
+    return Clinics(dyads=dyads, clinicians=clinicians, params=params, composition=composition)
 
 
 @jit

@@ -1,0 +1,35 @@
+"""One fingerprint of the sources that decide the model's numbers.
+
+:func:`core_fingerprint` hashes :data:`MODEL_SOURCES`; the Numba cache check (:mod:`sim.jit`)
+drops compiled kernels when it changes, the generated drivers are named by it (with any
+extensions' sources, :mod:`sim.composition`), and the results store refuses to mix results of
+two fingerprints. Editing the CLI or the dashboard changes no number and no fingerprint.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from pathlib import Path
+
+SIM = Path(__file__).resolve().parent
+
+MODEL_SOURCES = ("batch.py", "chance.py", "codegen.py", "composition.py", "equations.py",
+                 "extension.py", "fields.py", "fingerprint.py", "instruments.py", "jit.py",
+                 "kernels.py", "lanes.py", "params.py", "phase.py", "rng.py", "scenarios.py",
+                 "state.py")
+"""The files of ``sim/`` whose content can change a simulation's numbers (a test checks that
+every module with jitted code is among them)."""
+
+
+@functools.cache
+def core_fingerprint() -> str:
+    """Return the SHA-256 of :data:`MODEL_SOURCES` (names and contents, in this order).
+
+    Computed once per process: a process keeps the code it imported.
+    """
+    digest = hashlib.sha256()
+    for name in MODEL_SOURCES:
+        digest.update(name.encode())
+        digest.update((SIM / name).read_bytes())
+    return digest.hexdigest()
