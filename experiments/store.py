@@ -18,7 +18,6 @@ replaced by an identical one. ``pandas.read_parquet(DIR / "runs")`` reads the wh
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -58,23 +57,16 @@ def versions() -> dict[str, str]:
             "numba": numba.__version__, "mesa": mesa.__version__}
 
 
-MODEL_SOURCES = ("params.py", "scenarios.py", "rng.py", "state.py", "kernels.py",
-                 "instruments.py", "batch.py", "jit.py")
-"""The files of ``sim/`` that decide a simulation's numbers."""
-
-
 def model_fingerprint() -> str:
-    """Return a hash of the model's source (``MODEL_SOURCES``).
+    """Return the fingerprint of the model's sources (:mod:`sim.fingerprint`), shortened.
 
-    Results computed by another version of the model must not be mixed into a store, even
-    when the spec is the same: a recalibrated default or a changed equation changes numbers.
+    The same fingerprint names the compiled drivers and guards Numba's cache: results computed
+    by another version of the model must not be mixed into a store, even when the spec is the
+    same, since a recalibrated default or a changed equation changes numbers.
     """
-    sim_dir = Path(__file__).resolve().parent.parent / "sim"
-    digest = hashlib.sha256()
-    for name in MODEL_SOURCES:
-        digest.update(name.encode())
-        digest.update((sim_dir / name).read_bytes())
-    return digest.hexdigest()[:16]
+    from sim.composition import CORE
+
+    return CORE.fingerprint[:16]
 
 
 def git_commit() -> str | None:

@@ -125,19 +125,25 @@ def source(composition: Composition) -> str:
     loop_io = [reads_writes(loop) for loop in loops]
     ended_reads, ended_writes = reads_writes(ended_steps)
 
-    # Dyad fields: loaded if any step reads or writes them (a field is stored back as loaded
-    # when no step of the session changed it), stored if any step writes them.
-    touched: list[str] = []
+    # Dyad fields: loaded if a step reads them before any step writes them, written back if
+    # a step writes them (when a dyad ends: every such field; at the end of a single session,
+    # for a dyad still active: those the session's loops write).
+    loaded: list[str] = []
     written_fields: list[str] = []
-    for reads, writes in [*loop_io, (ended_reads, ended_writes)]:
-        for name in reads + writes:
-            if layout.source_of(name) == "dyad" and name not in touched:
-                touched.append(name)
+    session_written: list[str] = []
+    for k, (reads, writes) in enumerate([*loop_io, (ended_reads, ended_writes)]):
+        for name in reads:
+            if (layout.source_of(name) == "dyad" and name not in loaded
+                    and name not in written_fields):
+                loaded.append(name)
         for name in writes:
             if layout.source_of(name) == "dyad" and name not in written_fields:
                 written_fields.append(name)
-    if "status" not in written_fields:
-        raise ValueError("no phase sets 'status': the drivers could never end a course")
+                if k < len(loop_io):
+                    session_written.append(name)
+    if "status" not in session_written:
+        raise ValueError("no phase of the session sets 'status': a course could never end")
+    touched = loaded + [n for n in written_fields if n not in loaded]
     clinician_read = [n for reads, _ in [*loop_io, (ended_reads, [])] for n in reads
                       if layout.source_of(n) == "clinician"]
     clinician_read = list(dict.fromkeys(clinician_read))
@@ -226,21 +232,24 @@ def source(composition: Composition) -> str:
         emit("    c = clinicians[d.clinician]")
     emit("    keys[j] = d.key")
     emit("    dyad[j] = i")
-    for name in touched:
+    for name in loaded:
         emit(f"    lanes[{_const(name)} * LANES + j] = d.{name}")
     for name in clinician_read:
         emit(f"    lanes[{_const(name)} * LANES + j] = c.{name}")
     emit("")
     emit("")
-    emit("@jit")
-    emit("def _store(dyads, j, lanes, dyad):")
-    emit('    """Write lane ``j`` back into its dyad\'s record."""')
-    emit("    d = dyads[dyad[j]]")
-    for name in written_fields:
-        value = f"lanes[{_const(name)} * LANES + j]"
-        emit(f"    d.{name} = {'int(' + value + ')' if layout.dyad[name].integer else value}")
-    emit("")
-    emit("")
+    for function, names, what in (
+            ("_store", written_fields, "a dyad that has ended"),
+            ("_store_active", session_written, "a dyad still active after a session")):
+        emit("@jit")
+        emit(f"def {function}(dyads, j, lanes, dyad):")
+        emit(f'    """Write lane ``j``, {what}, back into its record."""')
+        emit("    d = dyads[dyad[j]]")
+        for name in names:
+            value = f"lanes[{_const(name)} * LANES + j]"
+            emit(f"    d.{name} = {'int(' + value + ')' if layout.dyad[name].integer else value}")
+        emit("")
+        emit("")
 
     def load_line(name: str, indent: str) -> str:
         value = f"lanes[{_const(name)} * LANES + j]"
@@ -327,13 +336,21 @@ def source(composition: Composition) -> str:
     emit("")
 
     emit("@jit")
-    emit("def _block(dyads, clinicians, params, start, stop, table, first, last):")
+    emit("def _buffers():")
+    emit('    """Return fresh lane buffers: lanes, the normals\' bits, keys, dyad indices."""')
+    emit("    return (np.zeros(ROWS * LANES), np.zeros(LANES, dtype=np.uint64),")
+    emit("            np.zeros(LANES, dtype=np.uint64), np.zeros(LANES, dtype=np.int64))")
+    emit("")
+    emit("")
+    emit("@jit")
+    emit("def _block(dyads, clinicians, params, start, stop, table, first, last, buffers):")
     emit('    """Run the active dyads among ``dyads[start:stop]`` (one parameter row) from session')
-    emit("    ``first`` until they end or ``last`` is done; return the dyad-sessions run.\"\"\"")
-    emit("    lanes = np.zeros(ROWS * LANES)")
-    emit("    bits = np.zeros(LANES, dtype=np.uint64)")
-    emit("    keys = np.zeros(LANES, dtype=np.uint64)")
-    emit("    dyad = np.zeros(LANES, dtype=np.int64)")
+    emit("    ``first`` until they end or ``last`` is done; return the dyad-sessions run.")
+    emit("")
+    emit("    ``buffers`` (:func:`_buffers`) may hold another block's stale values: lanes are")
+    emit("    loaded before they are read, and lanes past the live ones are never stored.")
+    emit('    """')
+    emit("    lanes, bits, keys, dyad = buffers")
     emit("    p = params[dyads[start].row]")
     emit("    m = 0")
     emit("    for i in range(start, stop):")
@@ -363,58 +380,46 @@ def source(composition: Composition) -> str:
     emit("            if j < m:")
     emit("                move(lanes, ROWS, m, j, keys, dyad)")
     emit("    for j in range(m):  # still active after the last session asked for")
-    emit("        _store(dyads, j, lanes, dyad)")
+    emit("        _store_active(dyads, j, lanes, dyad)")
     emit("    return run")
-    emit("")
-    emit("")
-    emit("@jit")
-    emit("def run_courses(dyads, clinicians, params):")
-    emit('    """Run every active dyad to the end of its course; return the dyad-sessions run."""')
-    emit("    blocks = course_blocks(dyads)")
-    emit("    table = stream_table(dyads, params)")
-    emit("    run = 0")
-    emit("    for b in range(blocks.shape[0]):")
-    emit("        start = blocks[b, 0]")
-    emit("        run += _block(dyads, clinicians, params, start, blocks[b, 1], table,")
-    emit(f"                      dyads[start].sessions + 1, {BIG_SESSION})")
-    emit("    return run")
-    emit("")
-    emit("")
-    emit("@jit_parallel")
-    emit("def run_courses_parallel(dyads, clinicians, params):")
-    emit('    """:func:`run_courses` with blocks shared among threads (same numbers)."""')
-    emit("    blocks = course_blocks(dyads)")
-    emit("    table = stream_table(dyads, params)")
-    emit("    run = np.zeros(blocks.shape[0], dtype=np.int64)")
-    emit("    for b in numba.prange(blocks.shape[0]):")
-    emit("        start = blocks[b, 0]")
-    emit("        run[b] = _block(dyads, clinicians, params, start, blocks[b, 1], table,")
-    emit(f"                        dyads[start].sessions + 1, {BIG_SESSION})")
-    emit("    return run.sum()")
-    emit("")
-    emit("")
-    emit("@jit")
-    emit("def run_session(dyads, clinicians, params, session):")
-    emit('    """Advance every active dyad by session ``session``; return how many advanced."""')
-    emit("    blocks = session_blocks(dyads)")
-    emit("    table = streams_up_to(session)")
-    emit("    run = 0")
-    emit("    for b in range(blocks.shape[0]):")
-    emit("        run += _block(dyads, clinicians, params, blocks[b, 0], blocks[b, 1], table,")
-    emit("                      session, session)")
-    emit("    return run")
-    emit("")
-    emit("")
-    emit("@jit_parallel")
-    emit("def run_session_parallel(dyads, clinicians, params, session):")
-    emit('    """:func:`run_session` with blocks shared among threads (same numbers)."""')
-    emit("    blocks = session_blocks(dyads)")
-    emit("    table = streams_up_to(session)")
-    emit("    run = np.zeros(blocks.shape[0], dtype=np.int64)")
-    emit("    for b in numba.prange(blocks.shape[0]):")
-    emit("        run[b] = _block(dyads, clinicians, params, blocks[b, 0], blocks[b, 1], table,")
-    emit("                        session, session)")
-    emit("    return run.sum()")
+    for name, kind in (("run_courses", "courses"), ("run_courses_parallel", "courses"),
+                       ("run_session", "session"), ("run_session_parallel", "session")):
+        parallel = name.endswith("parallel")
+        args = "dyads, clinicians, params" + (", session" if kind == "session" else "")
+        emit("")
+        emit("")
+        emit("@jit_parallel" if parallel else "@jit")
+        emit(f"def {name}({args}):")
+        if kind == "courses" and not parallel:
+            emit('    """Run every active dyad to the end of its course; return the dyad-sessions'
+                 ' run."""')
+        elif kind == "session" and not parallel:
+            emit('    """Advance every active dyad by session ``session``; return how many '
+                 'advanced."""')
+        else:
+            emit(f'    """:func:`{name[:-9]}` with blocks shared among threads (same numbers)."""')
+        if kind == "courses":
+            emit("    blocks = course_blocks(dyads)")
+            emit("    table = stream_table(dyads, params)")
+        else:
+            emit("    blocks = session_blocks(dyads)")
+            emit("    table = streams_up_to(session)")
+        if parallel:
+            emit("    run = np.zeros(blocks.shape[0], dtype=np.int64)")
+            emit("    for b in numba.prange(blocks.shape[0]):")
+            emit("        buffers = _buffers()")
+            target = "run[b] = "
+        else:
+            emit("    buffers = _buffers()")
+            emit("    run = 0")
+            emit("    for b in range(blocks.shape[0]):")
+            target = "run += "
+        emit("        start = blocks[b, 0]")
+        first, last = (("dyads[start].sessions + 1", str(BIG_SESSION)) if kind == "courses"
+                       else ("session", "session"))
+        emit(f"        {target}_block(dyads, clinicians, params, start, blocks[b, 1], table,")
+        emit(f"        {' ' * len(target)}       {first}, {last}, buffers)")
+        emit("    return run.sum()" if parallel else "    return run")
     return "\n".join(out) + "\n"
 
 

@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.kernels import below_sigmoid, sigmoid
+from sim.chance import below_sigmoid, sigmoid
 
 LOGITS = np.concatenate([np.linspace(-40, 40, 801), [-2.0, 2.0, -1e-12, 0.0, 1e-12, 1e6, -1e6]])
 

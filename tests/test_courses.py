@@ -13,8 +13,7 @@ from hypothesis import given
 from strategies import parameter_values, seeds
 
 from sim.batch import parameter_rows
-from sim.courses import LANES, course_blocks, run_courses, run_courses_parallel
-from sim.kernels import run_session
+from sim.kernels import LANES, course_blocks, run_courses, run_courses_parallel, run_session
 from sim.params import defaults, to_row
 from sim.state import ACTIVE, Clinics, build
 

@@ -1,5 +1,6 @@
-"""The Numba cache is dropped when any ``sim/*.py`` file changes (Numba itself only checks a
-function's own file, so an edited generator would otherwise hide behind stale kernels)."""
+"""The Numba cache is dropped when the model's sources change (Numba itself only checks a
+function's own file, so an edited generator would otherwise hide behind stale kernels), and the
+one fingerprint covers every module with jitted code."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from types import SimpleNamespace
 import pytest
 
 from sim import jit as sim_jit
-from sim.kernels import run_session
+from sim.composition import CORE
+from sim.fingerprint import MODEL_SOURCES, SIM
 
 
 def fake_dispatcher(directory: Path) -> SimpleNamespace:
@@ -42,15 +44,24 @@ def test_stale_cache_is_dropped_and_a_current_one_kept(tmp_path: Path) -> None:
     assert not (tmp_path / "kernels.run_session-1.py312.nbi").exists()
 
 
-def test_fingerprint_covers_every_module_the_kernels_inline() -> None:
-    sources = Path(sim_jit.__file__).parent
-    for name in ("rng.py", "instruments.py", "state.py", "kernels.py", "params.py"):
-        assert (sources / name).exists()
+def test_fingerprint_covers_every_module_with_jitted_code() -> None:
+    jitted = {path.name for path in SIM.glob("*.py")
+              if "@jit" in path.read_text(encoding="utf-8")
+              or "import jit" in path.read_text(encoding="utf-8")}
+    assert jitted, "no module with jitted code found"
+    assert jitted <= set(MODEL_SOURCES), sorted(jitted - set(MODEL_SOURCES))
+    assert all((SIM / name).exists() for name in MODEL_SOURCES)
     assert len(sim_jit.sources_fingerprint()) == 64
+
+
+def test_interface_files_are_not_in_the_fingerprint() -> None:
+    """Editing the CLI or the dashboard changes no number and must not drop compiled kernels."""
+    assert not {"cli.py", "app.py", "narrate.py", "plots.py", "model.py"} & set(MODEL_SOURCES)
 
 
 def test_real_dispatchers_expose_their_cache_directory() -> None:
     """The check reads Numba's cache locator; a Numba upgrade that moves it must fail here."""
+    run_session = CORE.kernels.run_session
     directory = Path(run_session._cache._cache_path)
     assert directory.name == "__pycache__" or directory.exists()
     assert str(directory) in sim_jit._checked
