@@ -102,6 +102,8 @@ def source(composition: Composition) -> str:
     """Return the driver module's source for ``composition``."""
     layout = _Layout(composition)
     ended_steps = [s for s in composition.session if isinstance(s, Phase) and s.when == "ended"]
+    session_steps = [s for s in composition.session
+                     if not (isinstance(s, Phase) and s.when == "ended")]
     loops = _loops(composition.session)
 
     # Which names each loop reads before writing (needs from a row) and writes.
@@ -198,12 +200,11 @@ def source(composition: Composition) -> str:
     emit("import numba")
     emit("import numpy as np")
     emit("")
-    emit("from sim.chance import sigmoid_bounds")
+    emit("from sim.chance import below_sigmoid, sigmoid_bounds")
     emit("from sim.fields import ACTIVE")
     emit("from sim.jit import jit, jit_parallel")
-    emit("from sim.lanes import (LANES, course_blocks, fill_draws, move, session_blocks,")
-    emit("                       settle, stream_table, streams_up_to)")
-    emit("from sim.rng import normal_at, uniform_at")
+    emit("from sim.lanes import LANES, course_blocks, fill_draws, move, settle, stream_table")
+    emit("from sim.rng import normal_at, session_streams, uniform_at")
     emit("")
     emit("# Lane rows: row r of lane j is lanes[r * LANES + j].")
     for name, r in layout.rows.items():
@@ -335,6 +336,75 @@ def source(composition: Composition) -> str:
     emit("")
     emit("")
 
+    # One session for one dyad, on its record (the single-session drivers): each value read
+    # at first use, each field written back once at the end.
+    emit("@jit")
+    emit("def _advance(d, c, p, session, streams):")
+    emit('    """Advance dyad record ``d`` (clinician ``c``, parameter row ``p``) by one session."""')
+    emit("    key = d.key")
+    bound = set()
+    dyad_written: list[str] = []
+
+    def scalar_read(name: str) -> None:
+        if name in bound or name == "session":
+            return
+        kind = layout.source_of(name)
+        if kind == "draw":
+            draw = layout.draws[name]
+            fn = "normal_at" if draw.kind == "normal" else "uniform_at"
+            emit(f"    {name} = {fn}(key, streams[{draw.slot}])")
+        elif kind == "dyad":
+            emit(f"    {name} = d.{name}")
+        elif kind == "clinician":
+            emit(f"    {name} = c.{name}")
+        elif kind == "param":
+            emit(f"    {name} = p.{name}")
+        bound.add(name)
+
+    for step in session_steps:
+        if isinstance(step, Event):
+            scalar_read(step.logit)
+            if step.only_if:
+                scalar_read(step.only_if)
+                emit(f"    {step.name} = False")
+                emit(f"    if {step.only_if}:")
+                indent = "        "
+            else:
+                indent = "    "
+            draw = layout.draws["u_" + step.draw]
+            emit(f"{indent}{step.name} = below_sigmoid(uniform_at(key, streams[{draw.slot}]), "
+                 f"{step.logit})")
+            bound.add(step.name)
+            continue
+        for name in step.reads:
+            scalar_read(name)
+        emit(call_line(step, "    "))
+        bound |= set(step.writes)
+        dyad_written += [n for n in step.writes
+                         if layout.source_of(n) == "dyad" and n not in dyad_written]
+    for name in dyad_written:
+        emit(f"    d.{name} = {name}")
+    if ended_steps:
+        emit("    if status != ACTIVE:")
+        ended_written: list[str] = []
+        for step in ended_steps:
+            for name in step.reads:
+                if name in bound or name == "session":
+                    continue
+                kind = layout.source_of(name)
+                if kind == "draw":
+                    draw = layout.draws[name]
+                    fn = "normal_at" if draw.kind == "normal" else "uniform_at"
+                    value = f"{fn}(key, streams[{draw.slot}])"
+                else:
+                    value = {"dyad": "d", "clinician": "c", "param": "p"}[kind] + f".{name}"
+                emit(f"        {name} = {value}")
+            emit(call_line(step, "        "))
+            ended_written += [n for n in step.writes if layout.source_of(n) == "dyad"]
+        for name in ended_written:
+            emit(f"        d.{name} = {name}")
+    emit("")
+    emit("")
     emit("@jit")
     emit("def _buffers():")
     emit('    """Return fresh lane buffers: lanes, the normals\' bits, keys, dyad indices."""')
@@ -382,8 +452,7 @@ def source(composition: Composition) -> str:
     emit("    for j in range(m):  # still active after the last session asked for")
     emit("        _store_active(dyads, j, lanes, dyad)")
     emit("    return run")
-    for name, kind in (("run_courses", "courses"), ("run_courses_parallel", "courses"),
-                       ("run_session", "session"), ("run_session_parallel", "session")):
+    for name, kind in (("run_courses", "courses"), ("run_courses_parallel", "courses")):
         parallel = name.endswith("parallel")
         args = "dyads, clinicians, params" + (", session" if kind == "session" else "")
         emit("")
@@ -420,6 +489,25 @@ def source(composition: Composition) -> str:
         emit(f"        {target}_block(dyads, clinicians, params, start, blocks[b, 1], table,")
         emit(f"        {' ' * len(target)}       {first}, {last}, buffers)")
         emit("    return run.sum()" if parallel else "    return run")
+    for name, loop in (("run_session", "range"), ("run_session_parallel", "numba.prange")):
+        parallel = loop != "range"
+        emit("")
+        emit("")
+        emit("@jit_parallel" if parallel else "@jit")
+        emit(f"def {name}(dyads, clinicians, params, session):")
+        if parallel:
+            emit('    """:func:`run_session` with dyads shared among threads (same numbers)."""')
+        else:
+            emit('    """Advance every active dyad by session ``session``; return how many '
+                 'advanced."""')
+        emit("    streams = session_streams(session)")
+        emit("    advanced = 0")
+        emit(f"    for i in {loop}(dyads.shape[0]):")
+        emit("        d = dyads[i]")
+        emit("        if d.status == ACTIVE:")
+        emit("            _advance(d, clinicians[d.clinician], params[d.row], session, streams)")
+        emit("            advanced += 1")
+        emit("    return advanced")
     return "\n".join(out) + "\n"
 
 

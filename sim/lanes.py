@@ -54,33 +54,6 @@ def course_blocks(dyads):
 
 
 @jit
-def session_blocks(dyads):
-    """Return the blocks of one session: at most :data:`LANES` active dyads of one row each."""
-    n = dyads.shape[0]
-    bounds = np.empty((n, 2), dtype=np.int64)
-    blocks = 0
-    i = 0
-    while i < n:
-        if dyads[i].status != ACTIVE:
-            i += 1
-            continue
-        start = i
-        row = dyads[i].row
-        active = 0
-        while i < n and active < LANES:
-            d = dyads[i]
-            if d.status == ACTIVE:
-                if d.row != row:
-                    break
-                active += 1
-            i += 1
-        bounds[blocks, 0] = start
-        bounds[blocks, 1] = i
-        blocks += 1
-    return bounds[:blocks]
-
-
-@jit
 def stream_table(dyads, params):
     """Return every session's streams (row ``s``: :func:`sim.rng.session_streams` of ``s``).
 
