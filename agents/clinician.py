@@ -9,10 +9,10 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from sim.params import CLINICIAN_TRAITS
+from sim.fields import CLINICIAN_FIELDS
 
 
-def _trait(name: str) -> property:
+def _trait(name: str, meaning: str) -> property:
     def get(self: Clinician) -> float:
         return self.model.clinics.clinicians[self.index][name].item()
 
@@ -21,7 +21,7 @@ def _trait(name: str) -> property:
             raise ValueError(f"clinician trait '{name}' must be a number from 0 to 1, got {value}")
         self.model.clinics.clinicians[self.index][name] = value
 
-    return property(get, set_, doc=f"Trait: {name.replace('_', ' ')} (0-1).")
+    return property(get, set_, doc=f"Trait: {meaning} (0-1).")
 
 
 class Clinician(mesa.Agent):
@@ -60,5 +60,6 @@ class Clinician(mesa.Agent):
         return f"Clinician({self.clinician_id}, caseload={len(self.caseload)})"
 
 
-for _name in CLINICIAN_TRAITS:
-    setattr(Clinician, _name, _trait(_name))
+for _field in CLINICIAN_FIELDS:
+    if _field.role == "trait":
+        setattr(Clinician, _field.name, _trait(_field.name, _field.meaning))

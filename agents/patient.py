@@ -13,19 +13,10 @@ from typing import TYPE_CHECKING
 
 import mesa
 
-from sim.state import (
-    COUNT_FIELDS,
-    LATENT_FIELDS,
-    OBSERVED_FIELDS,
-    RUPTURE_NAMES,
-    STATUS_NAMES,
-)
+from sim.fields import DYAD_FIELDS, RUPTURE_NAMES, STATUS_NAMES, Field
 
 if TYPE_CHECKING:
     from agents.clinician import Clinician
-
-_FIXED_TRAITS = ("severity", "hostility", "autonomy", "expectancy", "tolerance")
-
 
 def _field(name: str, doc: str, writable: bool = True) -> property:
     def get(self: Patient) -> float:
@@ -105,16 +96,25 @@ class Patient(mesa.Agent):
         """Whether the patient attended the model's latest session."""
         return self.sessions == self.model.clinics.session > 0
 
+    def __getattr__(self, name: str) -> float:
+        """Read a field an extension added (``patient.not_on_track``) from the arrays."""
+        dyads = self.__dict__.get("model") and self.model.clinics.dyads
+        if dyads is not None and name in (dyads.dtype.names or ()):
+            return dyads[self.index][name].item()
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def __repr__(self) -> str:
         return (f"Patient({self.patient_id}, {self.status}, alliance={self.alliance:.2f}, "
                 f"symptoms={self.symptoms:.2f})")
 
 
-for _name in LATENT_FIELDS:
-    setattr(Patient, _name, _field(_name, f"Latent {_name.replace('_', ' ')} (0-1)."))
-for _name in OBSERVED_FIELDS:
-    setattr(Patient, _name, _field(_name, f"This session's {_name} reading.", writable=False))
-for _name in COUNT_FIELDS:
-    setattr(Patient, _name, _field(_name, f"Count of {_name} so far.", writable=False))
-for _name in _FIXED_TRAITS:
-    setattr(Patient, _name, _field(_name, f"Trait: {_name} (0-1)."))
+def _property_of(field: Field) -> property:
+    """Return the agent property of a field: state and traits writable, readings read-only."""
+    doc = f"{field.meaning[0].upper()}{field.meaning[1:]} ({field.role})."
+    return _field(field.name, doc, writable=field.role in ("state", "trait"))
+
+
+for _field_def in DYAD_FIELDS:  # views onto every field of the registry (ids, codes and this
+    # session's events have the typed properties above)
+    if _field_def.role in ("state", "trait", "observed", "count", "summary"):
+        setattr(Patient, _field_def.name, _property_of(_field_def))

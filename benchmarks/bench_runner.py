@@ -7,7 +7,7 @@ the runner are measured:
 1. A sweep of >= 20 million dyad-sessions on two workers reaches >= 85% of two cores' raw kernel
    throughput (runner, I/O and process overhead <= 15%).
 
-   *Raw* is two processes, started together, each running ``sim.courses.run_courses`` (the
+   *Raw* is two processes, started together, each running ``sim.kernels.run_courses`` (the
    serial course kernel, which a sweep's chunks run) over the sweep's own chunks (the same
    parameter rows, seeds and 200,000-dyad size that :func:`experiments.runner.run_chunk`
    builds), each course on a freshly built clinic, only the kernel calls timed (building is
@@ -69,8 +69,7 @@ from experiments.runner import ChunkTask, plan_chunks, plan_layout, run_sweep
 from experiments.spec import SweepSpec, from_dict
 from experiments.store import Store
 from sim.batch import simulate
-from sim.courses import run_courses, run_courses_parallel
-from sim.kernels import run_session, run_session_parallel
+from sim.kernels import run_courses, run_courses_parallel, run_session, run_session_parallel
 from sim.state import Clinics, build
 
 HERE = Path(__file__).resolve().parent

@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from experiments.store import Store, now
 from sim.batch import KEY_COLUMNS, simulate
+from sim.composition import compose
 from sim.io import write_parquet
 
 
@@ -35,15 +36,24 @@ class ChunkTask:
     seed: int
     varied: pd.DataFrame
     record_sessions: bool
+    extensions: tuple[str, ...] = ()
+    model_fingerprint: str = ""
 
 
 def run_chunk(task: ChunkTask) -> dict[str, Any]:
     """Simulate one chunk, write its part files atomically, return its receipt."""
     started = time.perf_counter()
     n = len(task.point_ids)
+    composition = compose(task.extensions)  # imports the extensions in this worker
+    if task.model_fingerprint and composition.fingerprint[:16] != task.model_fingerprint:
+        raise RuntimeError(
+            f"this worker's model (fingerprint {composition.fingerprint[:16]}) is not the "
+            f"sweep's ({task.model_fingerprint}): install the same version of the project and "
+            "of the extensions on every worker")
     result = simulate(task.params, seed=task.seed, point_ids=task.point_ids,
                       reps=np.full(n, task.rep), rows=np.arange(n),
-                      record_sessions=task.record_sessions, tables="arrow")
+                      record_sessions=task.record_sessions, tables="arrow",
+                      extensions=composition.extensions)
     store = Store(task.root)
     dyads = with_varied(result.dyads, task.varied)
     write_parquet(dyads, store.part("runs", task.chunk), statistics=KEY_COLUMNS)

@@ -31,6 +31,7 @@ from experiments.progress import SweepProgress
 from experiments.spec import SweepSpec
 from experiments.store import Store, StoreError, now
 from sim.batch import parameter_rows
+from sim.composition import compose
 
 TARGET_DYADS_PER_CHUNK = 200_000
 """Default chunk size in dyads (a few seconds of kernel time, ~60 MB of state)."""
@@ -103,7 +104,7 @@ def plan_layout(spec: SweepSpec, design: pd.DataFrame, chunk_size: int | None) -
 
 def point_rows(spec: SweepSpec, design: pd.DataFrame) -> np.ndarray:
     """Return one parameter row per design point: scenario, fixed values, then the point's."""
-    base = parameter_rows(spec.fixed, spec.scenario)
+    base = parameter_rows(spec.fixed, spec.scenario, compose(spec.extensions))
     rows = np.repeat(base, len(design))
     for name in spec.varied:
         values = design[name].to_numpy(dtype=float)
@@ -118,6 +119,7 @@ def plan_chunks(spec: SweepSpec, design: pd.DataFrame, layout: dict[str, Any],
     rows = point_rows(spec, design)
     size = layout["points_per_chunk"]
     varied = design.set_index("point_id")
+    fingerprint = compose(spec.extensions).fingerprint[:16]  # workers check theirs against it
     for rep in range(spec.replicates):
         for start in range(0, len(design), size):
             chunk = f"r{rep:04d}-p{start:06d}"
@@ -128,6 +130,7 @@ def plan_chunks(spec: SweepSpec, design: pd.DataFrame, layout: dict[str, Any],
                 chunk=chunk, root=str(root), params=rows[start:stop],
                 point_ids=design["point_id"].to_numpy()[start:stop], rep=rep, seed=spec.seed,
                 varied=varied.iloc[start:stop], record_sessions="sessions" in spec.record,
+                extensions=spec.extensions, model_fingerprint=fingerprint,
             )
 
 

@@ -38,7 +38,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.params import PARAMS, ParameterError, check_value
+from sim.composition import compose
+from sim.extension import ExtensionError
+from sim.params import Param, ParameterError, check_value
 from sim.scenarios import SCENARIOS
 
 DESIGN_KINDS = ("list", "grid", "lhs", "sobol")
@@ -78,6 +80,9 @@ class SweepSpec:
         Sample size (``lhs``: points; ``sobol``: base sample N, giving N (D + 2) points).
     design_seed : int
         Seed of the design's sampler.
+    extensions : tuple of str
+        Import references of mechanisms added to the model (``"module"`` or
+        ``"module:name"``, :mod:`sim.extension`); workers import them.
     """
 
     name: str
@@ -91,6 +96,7 @@ class SweepSpec:
     points: tuple[dict[str, float], ...] = ()
     samples: int = 0
     design_seed: int = 0
+    extensions: tuple[str, ...] = ()
 
     @property
     def varied(self) -> list[str]:
@@ -105,7 +111,8 @@ class SweepSpec:
     @classmethod
     def from_stored(cls, data: Mapping[str, Any]) -> SweepSpec:
         """Rebuild a spec from :meth:`to_dict` output (as kept in a store's manifest)."""
-        return cls(**{**data, "record": tuple(data["record"]), "points": tuple(data["points"])})
+        return cls(**{**data, "record": tuple(data["record"]), "points": tuple(data["points"]),
+                      "extensions": tuple(data.get("extensions", ()))})
 
     def to_dict(self) -> dict[str, Any]:
         """Return the spec as plain JSON-able data (tuples become lists)."""
@@ -120,6 +127,8 @@ class SweepSpec:
         data = self.to_dict()
         data.pop("replicates")
         data.pop("name")
+        if not data["extensions"]:  # specs without extensions keep the hashes they had
+            data.pop("extensions")
         # Key order is kept on purpose: the order of varied parameters decides the design.
         blob = json.dumps(data, separators=(",", ":")).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
@@ -155,7 +164,8 @@ def from_dict(data: Mapping[str, Any]) -> SweepSpec:
     """
     _only(data, ("experiment", "clinic", "fixed", "design"), "the spec")
     experiment = _table(data, "experiment", required=True)
-    _only(experiment, ("name", "scenario", "seed", "replicates", "record"), "[experiment]")
+    _only(experiment, ("name", "scenario", "seed", "replicates", "record", "extensions"),
+          "[experiment]")
     name = experiment.get("name")
     if not isinstance(name, str) or not name.strip():
         raise SpecError("experiment.name must be a non-empty string")
@@ -170,14 +180,23 @@ def from_dict(data: Mapping[str, Any]) -> SweepSpec:
         record = [record]
     if not isinstance(record, list) or not set(record) <= set(RECORDS) or "dyads" not in record:
         raise SpecError('experiment.record must be ["dyads"] or ["dyads", "sessions"]')
+    extensions = experiment.get("extensions", [])
+    if not isinstance(extensions, list) or not all(isinstance(e, str) and e.strip()
+                                                   for e in extensions):
+        raise SpecError('experiment.extensions must be a list of module names, e.g. '
+                        '["my_mechanism"] or ["my_package.module:EXTENSION"]')
+    try:
+        table = compose(extensions).params
+    except ExtensionError as exc:
+        raise SpecError(f"experiment.extensions: {exc}") from None
 
     fixed: dict[str, float] = {}
     clinic = _table(data, "clinic")
     _only(clinic, CLINIC_KEYS, "[clinic]")
     for key, value in clinic.items():
-        fixed[key] = _param(key, value, f"clinic.{key}")
+        fixed[key] = _param(key, value, f"clinic.{key}", table)
     for key, value in _table(data, "fixed").items():
-        fixed[key] = _param(key, value, f"fixed.{key}")
+        fixed[key] = _param(key, value, f"fixed.{key}", table)
 
     design = _table(data, "design", required=True)
     kind = design.get("kind")
@@ -188,16 +207,18 @@ def from_dict(data: Mapping[str, Any]) -> SweepSpec:
                "sobol": ("kind", "parameters", "samples", "seed")}[kind]
     _only(design, allowed, f"[design] of kind '{kind}'")
     spec = dict(name=name.strip(), scenario=scenario, seed=seed, replicates=replicates,
-                record=tuple(r for r in RECORDS if r in record), fixed=fixed, kind=kind)
+                record=tuple(r for r in RECORDS if r in record), fixed=fixed, kind=kind,
+                extensions=tuple(e.strip() for e in extensions))
     if kind == "list":
-        spec["points"] = _points(design.get("points"))
+        spec["points"] = _points(design.get("points"), table)
         varied = {n for p in spec["points"] for n in p}
     elif kind == "grid":
-        spec["parameters"] = _grid(_table(design, "parameters", required=True, prefix="design."))
+        spec["parameters"] = _grid(_table(design, "parameters", required=True, prefix="design."),
+                                   table)
         varied = set(spec["parameters"])
     else:
         spec["parameters"] = _bounds(_table(design, "parameters", required=True,
-                                            prefix="design."))
+                                            prefix="design."), table)
         low = 2 if kind == "sobol" else 1
         spec["samples"] = _integer(design.get("samples"), "design.samples", low=low)
         if kind == "sobol" and spec["samples"] & (spec["samples"] - 1):
@@ -237,17 +258,17 @@ def _integer(value: Any, where: str, low: int) -> int:
     return value
 
 
-def _param(name: str, value: Any, where: str) -> float:
+def _param(name: str, value: Any, where: str, table: Mapping[str, Param]) -> float:
     if isinstance(value, str):
         # A TOML string is a typing mistake, not a number; check_value would parse it.
         raise SpecError(f"{where} must be a number, got the string {value!r}")
     try:
-        return check_value(name, value)
+        return check_value(name, value, table)
     except ParameterError as exc:
         raise SpecError(f"{where}: {exc}") from None
 
 
-def _points(points: Any) -> tuple[dict[str, float], ...]:
+def _points(points: Any, table: Mapping[str, Param]) -> tuple[dict[str, float], ...]:
     if not isinstance(points, list) or not points:
         raise SpecError("design.points must be a non-empty list of tables, e.g. "
                         "points = [{ repair_skill = 0.2 }, { repair_skill = 0.8 }]")
@@ -255,49 +276,52 @@ def _points(points: Any) -> tuple[dict[str, float], ...]:
     for i, point in enumerate(points):
         if not isinstance(point, Mapping):
             raise SpecError(f"design.points[{i}] must be a table of parameter = value")
-        checked.append({k: _param(k, v, f"design.points[{i}].{k}") for k, v in point.items()})
+        checked.append({k: _param(k, v, f"design.points[{i}].{k}", table)
+                        for k, v in point.items()})
     return tuple(checked)
 
 
-def _grid(parameters: Mapping[str, Any]) -> dict[str, list[float]]:
+def _grid(parameters: Mapping[str, Any], table: Mapping[str, Param]) -> dict[str, list[float]]:
     if not parameters:
         raise SpecError("design.parameters is empty; give at least one parameter to vary")
     grid: dict[str, list[float]] = {}
     for name, spec in parameters.items():
         where = f"design.parameters.{name}"
-        if name not in PARAMS:
-            _param(name, 0, where)  # raises the unknown-parameter message
+        if name not in table:
+            _param(name, 0, where, table)  # raises the unknown-parameter message
         if isinstance(spec, Mapping):
             _only(spec, ("low", "high", "num"), where)
-            low, high = (_param(name, spec.get(k), f"{where}.{k}") for k in ("low", "high"))
+            low, high = (_param(name, spec.get(k), f"{where}.{k}", table)
+                         for k in ("low", "high"))
             num = _integer(spec.get("num"), f"{where}.num", low=1)
             if num > 1 and low >= high:
                 raise SpecError(f"{where}.low must be below {where}.high")
             values = [low + (high - low) * i / max(num - 1, 1) for i in range(num)]
-            if PARAMS[name].integer:
+            if table[name].integer:
                 values = sorted({float(round(v)) for v in values})
         elif isinstance(spec, list):
             if not spec:
                 raise SpecError(f"{where} is an empty list; give at least one value")
-            values = [_param(name, v, f"{where}[{i}]") for i, v in enumerate(spec)]
+            values = [_param(name, v, f"{where}[{i}]", table) for i, v in enumerate(spec)]
         else:
             raise SpecError(f"{where} must be a list of values or {{ low, high, num }}")
         grid[name] = values
     return grid
 
 
-def _bounds(parameters: Mapping[str, Any]) -> dict[str, list[float]]:
+def _bounds(parameters: Mapping[str, Any],
+            table: Mapping[str, Param]) -> dict[str, list[float]]:
     if not parameters:
         raise SpecError("design.parameters is empty; give at least one parameter to vary")
     bounds: dict[str, list[float]] = {}
     for name, spec in parameters.items():
         where = f"design.parameters.{name}"
-        if name not in PARAMS:
-            _param(name, 0, where)
+        if name not in table:
+            _param(name, 0, where, table)
         if not isinstance(spec, Mapping):
             raise SpecError(f"{where} must be a table {{ low = ..., high = ... }}")
         _only(spec, ("low", "high"), where)
-        low, high = (_param(name, spec.get(k), f"{where}.{k}") for k in ("low", "high"))
+        low, high = (_param(name, spec.get(k), f"{where}.{k}", table) for k in ("low", "high"))
         if not low < high or math.isclose(low, high):
             raise SpecError(f"{where}.low must be below {where}.high")
         bounds[name] = [low, high]

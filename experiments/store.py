@@ -57,16 +57,18 @@ def versions() -> dict[str, str]:
             "numba": numba.__version__, "mesa": mesa.__version__}
 
 
-def model_fingerprint() -> str:
-    """Return the fingerprint of the model's sources (:mod:`sim.fingerprint`), shortened.
+def model_fingerprint(extensions: tuple[str, ...] = ()) -> str:
+    """Return the fingerprint of the model's sources and extensions, shortened.
 
     The same fingerprint names the compiled drivers and guards Numba's cache: results computed
     by another version of the model must not be mixed into a store, even when the spec is the
-    same, since a recalibrated default or a changed equation changes numbers.
+    same, since a recalibrated default or a changed equation changes numbers. The fingerprint
+    covers the core's sources (:mod:`sim.fingerprint`) and every extension's phases, fields and
+    parameters.
     """
-    from sim.composition import CORE
+    from sim.composition import compose
 
-    return CORE.fingerprint[:16]
+    return compose(extensions).fingerprint[:16]
 
 
 def git_commit() -> str | None:
@@ -125,10 +127,11 @@ class Store:
                 raise StoreError(f"--out '{self.root}' is not empty and holds no sweep; "
                                  "choose an empty or new directory")
             return None
-        if manifest.get("model_fingerprint") not in (None, model_fingerprint()):
+        fingerprint = model_fingerprint(spec.extensions)
+        if manifest.get("model_fingerprint") not in (None, fingerprint):
             raise StoreError(
                 f"--out '{self.root}' holds results of another version of the model (model "
-                f"fingerprint {manifest.get('model_fingerprint')}, now {model_fingerprint()}); "
+                f"fingerprint {manifest.get('model_fingerprint')}, now {fingerprint}); "
                 "choose another --out")
         if manifest.get("spec_hash") != spec.content_hash():
             raise StoreError(
@@ -152,7 +155,7 @@ class Store:
         manifest = {
             "spec": spec.to_dict(),
             "spec_hash": spec.content_hash(),
-            "model_fingerprint": model_fingerprint(),
+            "model_fingerprint": model_fingerprint(spec.extensions),
             "seed": spec.seed,
             "design_seed": spec.design_seed,
             "replicates": max(spec.replicates, (previous or {}).get("replicates", 0)),

@@ -17,14 +17,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from sim.composition import CORE, Composition, compose
+from sim.fields import DYAD_FIELDS
 from sim.jit import jit
-from sim.params import CLINICIAN_TRAITS, PARAM_DTYPE, PATIENT_TRAITS, to_row
+from sim.params import CLINICIAN_TRAITS, PATIENT_TRAITS
 from sim.scenarios import get as get_scenario
 from sim.state import (
     ACTIVE,
     DYAD_DTYPE,
-    LATENT_FIELDS,
-    OBSERVED_FIELDS,
     RUPTURE_NAMES,
     STATUS_NAMES,
     Clinics,
@@ -33,13 +33,19 @@ from sim.state import (
 )
 
 KEY_COLUMNS = ("point_id", "rep", "clinician_id", "patient_id")
-PANEL_FIELDS = (*KEY_COLUMNS, *LATENT_FIELDS, *OBSERVED_FIELDS, "rupture", "rupture_detected",
-                "rupture_repaired", "rupture_patient_reported", "status")
+PANEL_FIELDS = (*KEY_COLUMNS, *(f.name for role in ("state", "observed", "event", "code")
+                                for f in DYAD_FIELDS if f.role == role and f.panel))
+"""The per-session panel's fields (:data:`sim.fields.DYAD_FIELDS` marked ``panel``)."""
 PANEL_SOURCES = {"symptoms": "symptoms_session"}
 """Panel columns read from another record field: the panel's latent ``symptoms`` are those at
 the session's start, the level its ``symptom_score`` measures."""
 PANEL_DTYPE = np.dtype([("session", np.int32)] + [(f, DYAD_DTYPE[f]) for f in PANEL_FIELDS])
-"""Compact record dtype of panel rows, before they become a table."""
+"""Compact record dtype of the core model's panel rows, before they become a table."""
+
+
+def panel_fields(composition: Composition) -> tuple[str, ...]:
+    """Return the panel's fields: the core's, then the extensions' fields marked ``panel``."""
+    return PANEL_FIELDS + tuple(f.name for f in composition.extension_fields if f.panel)
 
 
 @dataclass
@@ -61,8 +67,9 @@ class SimulationResult:
     dyad_sessions: int
 
 
-def parameter_rows(params: Any = None, scenario: str = "psychotherapy") -> np.ndarray:
-    """Return parameter rows (:data:`~sim.params.PARAM_DTYPE`) from overrides or rows.
+def parameter_rows(params: Any = None, scenario: str = "psychotherapy",
+                   composition: Composition = CORE) -> np.ndarray:
+    """Return parameter rows (the composition's ``param_dtype``) from overrides or rows.
 
     Parameters
     ----------
@@ -70,12 +77,15 @@ def parameter_rows(params: Any = None, scenario: str = "psychotherapy") -> np.nd
         Overrides of one point, of several points, or ready rows.
     scenario : str
         Scenario whose values the overrides apply to.
+    composition : sim.composition.Composition
+        The model whose parameters the rows hold (the core's by default).
     """
-    if isinstance(params, np.ndarray) and params.dtype == PARAM_DTYPE:
+    if isinstance(params, np.ndarray) and params.dtype == composition.param_dtype:
         return params
     points = [params or {}] if params is None or isinstance(params, Mapping) else list(params)
     base = get_scenario(scenario)
-    return np.concatenate([to_row(base.parameters(dict(p))) for p in points])
+    return np.concatenate([composition.to_row(base.parameters(dict(p), table=composition.params))
+                           for p in points])
 
 
 def simulate(params: Any = None, *, seed: int = 0, scenario: str = "psychotherapy",
@@ -83,7 +93,7 @@ def simulate(params: Any = None, *, seed: int = 0, scenario: str = "psychotherap
              reps: Sequence[int] | np.ndarray | None = None,
              rows: Sequence[int] | np.ndarray | None = None,
              record_sessions: bool = False, parallel: bool = False,
-             tables: str = "pandas") -> SimulationResult:
+             tables: str = "pandas", extensions: Sequence[Any] = ()) -> SimulationResult:
     """Simulate clinics to the end of treatment.
 
     Parameters
@@ -105,6 +115,9 @@ def simulate(params: Any = None, *, seed: int = 0, scenario: str = "psychotherap
         Return the tables as pandas DataFrames, or as pyarrow Tables (what the experiment
         runner writes to Parquet: no pandas conversion, missing values as nulls). Same columns
         and numbers either way.
+    extensions : sequence of Extension or str
+        Mechanisms added to the model (:mod:`sim.extension`), or their import references
+        (``"module"`` or ``"module:name"``). Their fields appear in the tables.
 
     Returns
     -------
@@ -113,8 +126,9 @@ def simulate(params: Any = None, *, seed: int = 0, scenario: str = "psychotherap
     if tables not in TABLE_MAKERS:
         raise ValueError(f"tables must be one of {', '.join(TABLE_MAKERS)}, not {tables!r}")
     make_table = TABLE_MAKERS[tables]
-    clinics = build(parameter_rows(params, scenario), seed, point_ids=point_ids, reps=reps,
-                    rows=rows)
+    composition = compose(extensions)
+    clinics = build(parameter_rows(params, scenario, composition), seed, point_ids=point_ids,
+                    reps=reps, rows=rows, composition=composition)
     panel = run_to_end(clinics, record_sessions=record_sessions, parallel=parallel)
     return SimulationResult(
         dyads=make_table(summary_columns(clinics)),
@@ -158,9 +172,10 @@ def session_columns(clinics: Clinics) -> dict[str, np.ndarray]:
     """
     dyads = clinics.dyads
     attended = np.flatnonzero(dyads["sessions"] == clinics.session)
-    sources = [PANEL_SOURCES.get(name, name) for name in PANEL_FIELDS]
+    names = panel_fields(clinics.composition)
+    sources = [PANEL_SOURCES.get(name, name) for name in names]
     gathered = record_columns(dyads, sources, where=attended)
-    columns = {name: gathered[source] for name, source in zip(PANEL_FIELDS, sources, strict=True)}
+    columns = {name: gathered[source] for name, source in zip(names, sources, strict=True)}
     columns["session"] = np.full(len(attended), clinics.session, dtype=np.int32)
     columns["dyad"] = attended
     return columns
@@ -169,8 +184,10 @@ def session_columns(clinics: Clinics) -> dict[str, np.ndarray]:
 def session_block(clinics: Clinics) -> np.ndarray:
     """Return this session's panel rows (dyads that attended it) as a compact record array."""
     columns = session_columns(clinics)
-    block = np.empty(len(columns["dyad"]), dtype=PANEL_DTYPE)
-    for name in PANEL_DTYPE.names:
+    dtype = np.dtype([("session", np.int32)]
+                     + [(f, clinics.dyads.dtype[f]) for f in panel_fields(clinics.composition)])
+    block = np.empty(len(columns["dyad"]), dtype=dtype)
+    for name in dtype.names:
         block[name] = columns[name]
     return block
 
@@ -181,10 +198,12 @@ def panel_columns(blocks: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     Categorical columns hold their codes (:data:`CATEGORIES`); see :func:`as_frame` and
     :func:`as_arrow`.
     """
-    names = [*KEY_COLUMNS, "session", *PANEL_FIELDS[len(KEY_COLUMNS):]]
     if not blocks:
         empty = np.empty(0, dtype=PANEL_DTYPE)
-        blocks = [{name: empty[name] for name in names} | {"dyad": np.empty(0, np.int64)}]
+        blocks = [{name: empty[name] for name in PANEL_DTYPE.names}
+                  | {"dyad": np.empty(0, np.int64)}]
+    extra = [n for n in blocks[0] if n not in PANEL_DTYPE.names and n != "dyad"]
+    names = [*KEY_COLUMNS, "session", *PANEL_FIELDS[len(KEY_COLUMNS):], *extra]
     # Blocks come session by session, each in dyad order; a stable sort by dyad gives every
     # dyad's sessions in order (dyads are stored in key order, checked below).
     order = np.argsort(np.concatenate([b["dyad"] for b in blocks]), kind="stable")
@@ -282,6 +301,9 @@ def summary_columns(clinics: Clinics) -> dict[str, np.ndarray]:
         "internalisation_final": d["internalisation"],
         "engagement_mean": np.where(d["sessions"] > 0, d["engagement_sum"] / attended, np.nan),
     }
+    # An extension's fields: each dyad's final value, under the field's name.
+    extension = [f.name for f in clinics.composition.extension_fields]
+    columns |= record_columns(clinics.dyads, extension) if extension else {}
     return in_key_order(columns, KEY_COLUMNS)  # as built: clinics, clinicians, patients
 
 

@@ -340,7 +340,7 @@ def source(composition: Composition) -> str:
     # at first use, each field written back once at the end.
     emit("@jit")
     emit("def _advance(d, c, p, session, streams):")
-    emit('    """Advance dyad record ``d`` (clinician ``c``, parameter row ``p``) by one session."""')
+    emit('    """Advance dyad ``d`` (clinician ``c``, parameter row ``p``) by one session."""')
     emit("    key = d.key")
     bound = set()
     dyad_written: list[str] = []

@@ -16,7 +16,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import mesa
@@ -24,7 +24,7 @@ import numpy as np
 
 from agents import Clinician, Patient
 from sim import kernels
-from sim.params import to_row
+from sim.composition import compose
 from sim.scenarios import get as get_scenario
 from sim.state import ACTIVE, build
 
@@ -103,6 +103,10 @@ class AllianceModel(mesa.Model):
         a mapping of reporters as Mesa's ``DataCollector`` takes them.
     parallel : bool
         Step with the multi-threaded kernel (identical numbers).
+    extensions : sequence of Extension or str
+        Mechanisms added to the model (:mod:`sim.extension`), or their import references; their
+        parameters are set like the core's (``**overrides``) and their fields read from the
+        agents (``patient.<field>``).
     **overrides
         Parameter values (see ``alliance params``), e.g. ``repair_skill=0.8``,
         ``n_clinicians=4``, ``patients_per_clinician=25``, ``max_sessions=20``.
@@ -119,7 +123,7 @@ class AllianceModel(mesa.Model):
 
     def __init__(self, rng: int | None = None, *, scenario: str = "psychotherapy",
                  collect_agents: bool | Mapping[str, Any] = False, parallel: bool = False,
-                 **overrides: Any) -> None:
+                 extensions: Sequence[Any] = (), **overrides: Any) -> None:
         if rng is None:
             rng = int(np.random.SeedSequence().entropy % 2**63)
         if not isinstance(rng, int | np.integer):
@@ -127,8 +131,10 @@ class AllianceModel(mesa.Model):
         super().__init__(rng=int(rng))
         self.seed = int(rng)
         self.scenario_name = scenario
-        self.parameters = get_scenario(scenario).parameters(overrides)
-        self.clinics = build(to_row(self.parameters), self.seed)
+        composition = compose(extensions)
+        self.parameters = get_scenario(scenario).parameters(overrides, table=composition.params)
+        self.clinics = build(composition.to_row(self.parameters), self.seed,
+                             composition=composition)
         drivers = self.clinics.composition.kernels
         self._step_kernel = drivers.run_session_parallel if parallel else drivers.run_session
         self.clinicians = [Clinician(self, j) for j in range(len(self.clinics.clinicians))]

@@ -316,12 +316,12 @@ CLINICIAN_TRAITS = ("warmth", "collaboration", "structure", "pressure", "attunem
 PATIENT_TRAITS = ("severity", "sensitivity", "hostility", "autonomy", "expectancy", "tolerance")
 
 
-def defaults() -> dict[str, float]:
-    """Return every parameter's default, by name."""
-    return {p.name: p.default for p in _TABLE}
+def defaults(table: Mapping[str, Param] | None = None) -> dict[str, float]:
+    """Return every parameter's default, by name (of ``table``: the core's by default)."""
+    return {p.name: p.default for p in (table or PARAMS).values()}
 
 
-def check_value(name: str, value: Any) -> float:
+def check_value(name: str, value: Any, table: Mapping[str, Param] | None = None) -> float:
     """Validate one parameter value and return it as a float.
 
     Parameters
@@ -330,6 +330,9 @@ def check_value(name: str, value: Any) -> float:
         Parameter name.
     value : Any
         A number, or a string that parses as one (as given on a command line).
+    table : mapping, optional
+        The parameters by name (default: the core's :data:`PARAMS`; a model with extensions
+        passes its composition's ``params``).
 
     Returns
     -------
@@ -341,11 +344,12 @@ def check_value(name: str, value: Any) -> float:
     ParameterError
         With one sentence naming the parameter and what is allowed.
     """
-    if name not in PARAMS:
-        close = [n for n in PARAMS if n.startswith(name[:4])][:3]
+    table = PARAMS if table is None else table
+    if name not in table:
+        close = [n for n in table if n.startswith(name[:4])][:3]
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise ParameterError(f"unknown parameter '{name}'{hint}; `alliance params` lists them all")
-    p = PARAMS[name]
+    p = table[name]
     allowed = _allowed(p)
     if isinstance(value, bool):
         raise ParameterError(f"parameter '{name}' must be {allowed}, not a boolean")
@@ -374,7 +378,8 @@ def _allowed(p: Param) -> str:
 
 
 def resolve(overrides: Mapping[str, Any] | None = None,
-            base: Mapping[str, float] | None = None) -> dict[str, float]:
+            base: Mapping[str, float] | None = None,
+            table: Mapping[str, Param] | None = None) -> dict[str, float]:
     """Return a complete, validated parameter set.
 
     Parameters
@@ -383,16 +388,18 @@ def resolve(overrides: Mapping[str, Any] | None = None,
         Values to change, by parameter name; each is validated with :func:`check_value`.
     base : mapping, optional
         Starting values (a scenario's); the table's defaults where omitted.
+    table : mapping, optional
+        The parameters by name (default: the core's; see :func:`check_value`).
 
     Returns
     -------
     dict
         Every parameter by name.
     """
-    values = defaults()
+    values = defaults(table)
     for source in (base or {}), (overrides or {}):
         for name, value in source.items():
-            values[name] = check_value(name, value)
+            values[name] = check_value(name, value, table)
     return values
 
 

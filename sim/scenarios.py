@@ -6,9 +6,10 @@ and names the instruments whose scores the outputs carry. ``alliance scenarios``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sim.params import ParameterError, resolve
+from sim.params import Param, ParameterError, resolve
 
 
 @dataclass(frozen=True)
@@ -45,9 +46,14 @@ class Scenario:
     outcome: str = "symptoms"
     engagement_noun: str = "the agreed tasks"
 
-    def parameters(self, overrides: dict | None = None) -> dict[str, float]:
-        """Return the scenario's complete, validated parameter set with ``overrides`` applied."""
-        return resolve(overrides, base=self.overrides)
+    def parameters(self, overrides: dict | None = None,
+                   table: Mapping[str, Param] | None = None) -> dict[str, float]:
+        """Return the scenario's complete, validated parameter set with ``overrides`` applied.
+
+        ``table`` is the parameter table (a composition's, with its extensions' parameters at
+        their defaults unless overridden); the core's by default.
+        """
+        return resolve(overrides, base=self.overrides, table=table)
 
 
 SCENARIOS: dict[str, Scenario] = {

@@ -233,6 +233,6 @@ def test_results_of_another_model_version_are_refused(tmp_path, monkeypatch):
     from experiments import store
 
     run_sweep(small_spec(), tmp_path)
-    monkeypatch.setattr(store, "model_fingerprint", lambda: "0123456789abcdef")
+    monkeypatch.setattr(store, "model_fingerprint", lambda extensions=(): "0123456789abcdef")
     with pytest.raises(StoreError, match="another version of the model"):
         run_sweep(small_spec(), tmp_path)
