@@ -20,7 +20,7 @@ import pyarrow as pa
 from sim.composition import CORE, Composition, compose
 from sim.fields import DYAD_FIELDS
 from sim.jit import jit
-from sim.params import CLINICIAN_TRAITS, PATIENT_TRAITS
+from sim.params import CLINICIAN_TRAITS
 from sim.scenarios import get as get_scenario
 from sim.state import (
     ACTIVE,
@@ -257,13 +257,20 @@ def in_key_order(columns: dict[str, np.ndarray], keys: Sequence[str]) -> dict[st
     return {name: values[order] for name, values in columns.items()}
 
 
-SUMMARY_SOURCES = (
-    *KEY_COLUMNS, "clinician", *(t for t in PATIENT_TRAITS if t != "sensitivity"),
-    "symptoms_intake", "symptoms", "symptom_score_intake", "symptom_score_post", "technique",
-    "sessions", "status", "withdrawals", "confrontations", "detected", "repaired", "reported",
-    "wai_early", "wai_total", "alliance_sum", "internalisation", "engagement_sum",
-)
-"""Dyad record fields the per-dyad summary is made from."""
+DERIVED_SOURCES = ("clinician", "withdrawals", "confrontations", "alliance_sum",
+                   "engagement_sum", "sessions")
+"""Dyad record fields the per-dyad table's derived columns are computed from."""
+
+
+def summary_fields(composition: Composition) -> dict[str, str]:
+    """Return ``column -> field`` of the per-dyad table's final values, in registry order.
+
+    A field marked with a ``summary`` column (:class:`sim.fields.Field`) appears under that
+    name; an extension's field under its own name unless it says otherwise.
+    """
+    extension = {f.name for f in composition.extension_fields}
+    return {f.summary or f.name: f.name for f in composition.dyad_fields
+            if f.summary or f.name in extension}
 
 
 def dyad_summary(clinics: Clinics) -> pd.DataFrame:
@@ -272,38 +279,29 @@ def dyad_summary(clinics: Clinics) -> pd.DataFrame:
 
 
 def summary_columns(clinics: Clinics) -> dict[str, np.ndarray]:
-    """Return the per-dyad summary's columns, in key order (categoricals as codes)."""
-    d = record_columns(clinics.dyads, SUMMARY_SOURCES)
-    traits = record_columns(clinics.clinicians, CLINICIAN_TRAITS)
+    """Return the per-dyad summary's columns, in key order (categoricals as codes).
+
+    Keys; the clinician's and the patient's traits (prefixed: a sweep may vary a trait's
+    population median under the plain parameter name beside each agent's drawn value); every
+    field's final value named in the registry (:func:`summary_fields`); and three derived
+    columns: ``ruptures`` (withdrawals + confrontations), ``alliance_mean`` and
+    ``engagement_mean`` (over attended sessions; NaN for a patient who attended none).
+    """
+    finals = summary_fields(clinics.composition)
+    traits = [f.name for f in clinics.composition.dyad_fields if f.role == "trait"]
+    names = list(dict.fromkeys([*KEY_COLUMNS, *DERIVED_SOURCES, *traits, *finals.values()]))
+    d = record_columns(clinics.dyads, names)
+    clinician = record_columns(clinics.clinicians, CLINICIAN_TRAITS)
     attended = np.maximum(d["sessions"], 1)
     columns: dict[str, np.ndarray] = {name: d[name] for name in KEY_COLUMNS}
-    columns |= {f"clinician_{t}": traits[t][d["clinician"]] for t in CLINICIAN_TRAITS}
-    # Prefixed like the clinician's: a sweep may vary a trait's population median under the
-    # plain parameter name (e.g. ``hostility``) beside each patient's drawn value.
-    columns |= {f"patient_{t}": d[t] for t in PATIENT_TRAITS if t != "sensitivity"}
+    columns |= {f"clinician_{t}": clinician[t][d["clinician"]] for t in CLINICIAN_TRAITS}
+    columns |= {f"patient_{t}": d[t] for t in traits}
+    columns |= {column: d[field] for column, field in finals.items()}
     columns |= {
-        "symptoms_intake": d["symptoms_intake"],
-        "symptoms_final": d["symptoms"],
-        "symptom_score_intake": d["symptom_score_intake"],
-        "symptom_score_post": d["symptom_score_post"],
-        "technique": d["technique"],
-        "sessions": d["sessions"],
-        "status": d["status"],
         "ruptures": d["withdrawals"] + d["confrontations"],
-        "withdrawals": d["withdrawals"],
-        "confrontations": d["confrontations"],
-        "detected": d["detected"],
-        "repaired": d["repaired"],
-        "reported": d["reported"],
-        "wai_early": d["wai_early"],
-        "wai_final": d["wai_total"],
         "alliance_mean": np.where(d["sessions"] > 0, d["alliance_sum"] / attended, np.nan),
-        "internalisation_final": d["internalisation"],
         "engagement_mean": np.where(d["sessions"] > 0, d["engagement_sum"] / attended, np.nan),
     }
-    # An extension's fields: each dyad's final value, under the field's name.
-    extension = [f.name for f in clinics.composition.extension_fields]
-    columns |= record_columns(clinics.dyads, extension) if extension else {}
     return in_key_order(columns, KEY_COLUMNS)  # as built: clinics, clinicians, patients
 
 

@@ -58,13 +58,24 @@ class Composition:
 
     @functools.cached_property
     def param_dtype(self) -> np.dtype:
-        """Record dtype of one parameter row."""
-        return np.dtype([(name, np.float64) for name in self.params])
+        """Record dtype of one parameter row.
+
+        Extensions' parameters come first, as in :attr:`dyad_dtype` and for the same reason.
+        """
+        core = [name for name in self.params if name in PARAMS]
+        added = [name for name in self.params if name not in PARAMS]
+        return np.dtype([(name, np.float64) for name in (*added, *core)])
 
     @functools.cached_property
     def dyad_dtype(self) -> np.dtype:
-        """Record dtype of one dyad."""
-        return record_dtype(self.dyad_fields)
+        """Record dtype of one dyad.
+
+        An extension's fields come *first* in the record: with them last, the record would
+        begin with the core's fields at the core's offsets, Numba would treat it as a subtype
+        of the core's record and reuse functions compiled for the core (with an "experimental
+        feature" warning) instead of compiling them for this record.
+        """
+        return record_dtype((*self.extension_fields, *DYAD_FIELDS))
 
     @functools.cached_property
     def clinician_dtype(self) -> np.dtype:

@@ -66,6 +66,9 @@ class Field:
         Whether the per-session panel carries it (each attended session's value).
     initial : float
         Value at intake for a field no intake equation sets (extensions' fields).
+    summary : str
+        Column of the per-dyad table that holds the field's value at the end of the course
+        ("" for none; an extension's field defaults to its own name).
     """
 
     name: str
@@ -76,6 +79,7 @@ class Field:
     high: float = math.nan
     panel: bool = False
     initial: float = 0.0
+    summary: str = ""
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
@@ -93,8 +97,9 @@ class Field:
         return self.dtype != "f8"
 
 
-def _unit(name: str, meaning: str, role: str = "state", panel: bool = True) -> Field:
-    return Field(name, "f8", role, meaning, 0.0, 1.0, panel=panel)
+def _unit(name: str, meaning: str, role: str = "state", panel: bool = True,
+          summary: str = "") -> Field:
+    return Field(name, "f8", role, meaning, 0.0, 1.0, panel=panel, summary=summary)
 
 
 DYAD_FIELDS: tuple[Field, ...] = (
@@ -125,13 +130,14 @@ DYAD_FIELDS: tuple[Field, ...] = (
     _unit("need_autonomy", "satisfaction of the need for autonomy (SDT)"),
     _unit("need_competence", "satisfaction of the need for competence (SDT)"),
     _unit("need_relatedness", "satisfaction of the need for relatedness (SDT)"),
-    _unit("internalisation", "relative autonomy of motivation (internalisation, SDT)"),
+    _unit("internalisation", "relative autonomy of motivation (internalisation, SDT)",
+          summary="internalisation_final"),
     _unit("engagement", "share of agreed tasks done (or doses taken) in the week"),
-    _unit("symptoms", "latent symptom severity"),
+    _unit("symptoms", "latent symptom severity", summary="symptoms_final"),
     _unit("sensitivity", "interpersonal sensitivity (eased by repairs)"),
     # --- this session's instrument readings --------------------------------------------------
     Field("wai_total", "f8", "observed", "WAI-SR-like total (mean of the subscales)", 1.0, 5.0,
-          panel=True),
+          panel=True, summary="wai_final"),
     Field("wai_goal", "f8", "observed", "WAI-SR-like goal subscale", 1.0, 5.0, panel=True),
     Field("wai_task", "f8", "observed", "WAI-SR-like task subscale", 1.0, 5.0, panel=True),
     Field("wai_bond", "f8", "observed", "WAI-SR-like bond subscale", 1.0, 5.0, panel=True),
@@ -141,27 +147,37 @@ DYAD_FIELDS: tuple[Field, ...] = (
     Field("symptoms_session", "f8", "summary",
           "latent symptoms at the start of the latest session (what its score measures)",
           0.0, 1.0),
-    Field("symptom_score_intake", "f8", "summary", "PHQ-9-like score at intake", 0.0, 27.0),
+    Field("symptom_score_intake", "f8", "summary", "PHQ-9-like score at intake", 0.0, 27.0,
+          summary="symptom_score_intake"),
     Field("symptom_score_post", "f8", "summary",
-          "closing PHQ-9-like score (dropouts: last observation)", 0.0, 27.0),
-    Field("wai_early", "f8", "summary", "WAI-SR-like total at the early session", 1.0, 5.0),
+          "closing PHQ-9-like score (dropouts: last observation)", 0.0, 27.0,
+          summary="symptom_score_post"),
+    Field("wai_early", "f8", "summary", "WAI-SR-like total at the early session", 1.0, 5.0,
+          summary="wai_early"),
     Field("alliance_sum", "f8", "summary", "latent alliance summed over attended sessions",
           0.0, math.inf),
     Field("engagement_sum", "f8", "summary", "engagement summed over attended sessions", 0.0,
           math.inf),
-    Field("symptoms_intake", "f8", "summary", "latent symptoms at intake", 0.0, 1.0),
+    Field("symptoms_intake", "f8", "summary", "latent symptoms at intake", 0.0, 1.0,
+          summary="symptoms_intake"),
     # --- counts over the course ----------------------------------------------------------------
-    Field("sessions", "i4", "count", "sessions attended", 0, math.inf),
-    Field("withdrawals", "i4", "count", "withdrawal ruptures so far", 0, math.inf),
-    Field("confrontations", "i4", "count", "confrontation ruptures so far", 0, math.inf),
-    Field("detected", "i4", "count", "ruptures the clinician noticed so far", 0, math.inf),
-    Field("repaired", "i4", "count", "ruptures repaired so far", 0, math.inf),
-    Field("reported", "i4", "count", "ruptures the patient would report so far", 0, math.inf),
+    Field("sessions", "i4", "count", "sessions attended", 0, math.inf,
+          summary="sessions"),
+    Field("withdrawals", "i4", "count", "withdrawal ruptures so far", 0, math.inf,
+          summary="withdrawals"),
+    Field("confrontations", "i4", "count", "confrontation ruptures so far", 0, math.inf,
+          summary="confrontations"),
+    Field("detected", "i4", "count", "ruptures the clinician noticed so far", 0, math.inf,
+          summary="detected"),
+    Field("repaired", "i4", "count", "ruptures repaired so far", 0, math.inf,
+          summary="repaired"),
+    Field("reported", "i4", "count", "ruptures the patient would report so far", 0, math.inf,
+          summary="reported"),
     # --- codes ---------------------------------------------------------------------------------
     Field("status", "i1", "code", "active, completed, recovered or dropped_out (as of the end "
-          "of the session)", 0, 3, panel=True),
+          "of the session)", 0, 3, panel=True, summary="status"),
     Field("technique", "i1", "code", "0: the clinician's usual technique A; 1: B (a trial)",
-          0, 1),
+          0, 1, summary="technique"),
     # --- this session's rupture events ----------------------------------------------------------
     Field("rupture", "i1", "event", "this session's rupture: none, withdrawal or confrontation",
           0, 2, panel=True),
@@ -203,10 +219,13 @@ def named(fields: Iterable[Field], *roles: str) -> tuple[str, ...]:
 
 
 def markdown_table(fields: Iterable[Field]) -> str:
-    """Return a fields table as markdown (name, type, role, range, meaning)."""
-    lines = ["| field | type | role | range | meaning |", "|---|---|---|---|---|"]
+    """Return a fields table as markdown (name, type, role, range, outputs, meaning)."""
+    lines = ["| field | type | role | range | in the tables | meaning |",
+             "|---|---|---|---|---|---|"]
     for f in fields:
         bounds = "" if math.isnan(f.low) else f"[{f.low:g}, {f.high:g}]"
+        tables = [f"dyads: `{f.summary}`"] if f.summary else []
+        tables += ["sessions"] if f.panel else []
         lines.append(f"| `{f.name}` | {np.dtype(f.dtype).name} | {f.role} | {bounds} | "
-                     f"{f.meaning} |")
+                     f"{', '.join(tables)} | {f.meaning} |")
     return "\n".join(lines)
