@@ -1,4 +1,4 @@
-"""Keep the generated sections of docs/MODEL.md (parameter and validation tables) up to date.
+"""Keep the generated sections of docs/MODEL.md (fields, parameters, validation) up to date.
 
 A generated section sits between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->``. Run
 ``python -m experiments.docs`` after changing a parameter; ``alliance validate --update-docs``
@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from sim.fields import CLINICIAN_FIELDS, DYAD_FIELDS
+from sim.fields import markdown_table as fields_table
 from sim.io import write_text
 from sim.params import markdown_table
 
@@ -39,5 +41,11 @@ def update(path: Path = MODEL_DOC, **sections: str) -> Path:
     return write_text(text, path)
 
 
+def generated() -> dict[str, str]:
+    """Return the sections generated from the registries, by name."""
+    return {"parameter_table": markdown_table(), "dyad_fields": fields_table(DYAD_FIELDS),
+            "clinician_fields": fields_table(CLINICIAN_FIELDS)}
+
+
 if __name__ == "__main__":
-    print(update(parameter_table=markdown_table()))
+    print(update(**generated()))

@@ -1,12 +1,14 @@
 """The model document's generated sections match the code."""
 
-from experiments.docs import MODEL_DOC, replace_section, section
-from sim.params import markdown_table
+import pytest
+
+from experiments.docs import MODEL_DOC, generated, replace_section, section
 
 
-def test_parameter_table_in_model_doc_matches_the_code():
+@pytest.mark.parametrize(("name", "content"), generated().items())
+def test_generated_tables_in_model_doc_match_the_registries(name, content):
     text = MODEL_DOC.read_text(encoding="utf-8")
-    assert section(text, "parameter-table") == markdown_table(), (
+    assert section(text, name.replace("_", "-")) == content.strip(), (
         "docs/MODEL.md is out of date: run `python -m experiments.docs`")
 
 

@@ -198,3 +198,39 @@ def test_a_resumed_sweep_refuses_results_of_an_edited_model(tmp_path):
             assert result.returncode == 2
             assert "another version of the model" in result.stderr
             assert "Traceback" not in result.stderr
+
+
+@phase(writes=("mood",), after="pre_session_score")
+def _mood_of_the_week(mood, mood_sd, z_mood):
+    return 0.5 * mood + mood_sd * z_mood
+
+
+@phase(writes=("closing_mood",), when="ended", after="closing_score")
+def _closing_mood(mood):
+    return mood
+
+
+def test_an_extension_with_its_own_draw_and_a_closing_step():
+    from sim.fields import Field
+    from sim.params import Param
+    from sim.phase import Draw
+
+    mood = Extension(
+        "mood",
+        fields=(Field("mood", "f8", "state", "mood", panel=True),
+                Field("closing_mood", "f8", "summary", "mood when the course ended",
+                      initial=float("nan"))),
+        params=(Param("mood_sd", 0.1, 0.0, 1.0, "sd", "week-to-week mood", "test", "mechanism"),),
+        draws=(Draw("mood", "normal", 15),),
+        phases=(_mood_of_the_week, _closing_mood),
+    )
+    by_courses = simulate(CLINIC, seed=8, extensions=[mood]).dyads
+    panel = simulate(CLINIC, seed=8, extensions=[mood], record_sessions=True)
+    pd.testing.assert_frame_equal(by_courses, panel.dyads)
+    assert by_courses["mood"].std() > 0 and by_courses["closing_mood"].notna().all()
+    np.testing.assert_array_equal(by_courses["closing_mood"], by_courses["mood"])
+    # the core's numbers are untouched by a mechanism that only reads and draws on its own slot
+    core = simulate(CLINIC, seed=8).dyads
+    pd.testing.assert_frame_equal(by_courses.drop(columns=["mood", "closing_mood"]), core)
+    with pytest.raises(ExtensionError, match="two draw slots"):
+        compose([Extension("clash", draws=(Draw("other", "normal", 14),))])
