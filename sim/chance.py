@@ -43,6 +43,12 @@ def below_sigmoid(draw, x):
 
 
 @jit_inline
+def below(draw, chance):
+    """Return ``draw < chance`` (an event decided by its probability, not its log-odds)."""
+    return draw < chance
+
+
+@jit_inline
 def clip01(x):
     """Return ``x`` clipped to [0, 1]."""
     return min(1.0, max(0.0, x))

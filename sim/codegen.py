@@ -81,7 +81,11 @@ def _const(name: str) -> str:
 
 
 def _loops(session: tuple[Phase | Event, ...]) -> list[list[Phase | Event]]:
-    """Cut the session's per-session steps into loops (an event ends one, a scalar phase is one)."""
+    """Cut the session into loops.
+
+    An event decided by a logit ends one (the draws its bounds leave open are settled after it);
+    a scalar phase is one.
+    """
     loops: list[list[Phase | Event]] = [[]]
     for step in session:
         if isinstance(step, Phase) and step.when == "ended":
@@ -89,7 +93,8 @@ def _loops(session: tuple[Phase | Event, ...]) -> list[list[Phase | Event]]:
         if isinstance(step, Phase) and not step.vector and loops[-1]:
             loops.append([])
         loops[-1].append(step)
-        if isinstance(step, Event) or (isinstance(step, Phase) and not step.vector):
+        if (isinstance(step, Event) and step.logit) or (isinstance(step, Phase)
+                                                        and not step.vector):
             loops.append([])
     return [loop for loop in loops if loop]
 
@@ -112,9 +117,7 @@ def source(composition: Composition) -> str:
         reads: list[str] = []
         writes: list[str] = []
         for step in steps:
-            names = ([step.logit, "u_" + step.draw] + ([step.only_if] if step.only_if else [])
-                     if isinstance(step, Event) else list(step.reads))
-            for name in names:
+            for name in step.reads:
                 if name not in bound and name not in reads:
                     reads.append(name)
             out = (step.name,) if isinstance(step, Event) else step.writes
@@ -166,7 +169,7 @@ def source(composition: Composition) -> str:
         keep = []
         for name in writes:
             kind = layout.source_of(name)
-            event_parts = {part for s in loop if isinstance(s, Event)
+            event_parts = {part for s in loop if isinstance(s, Event) and s.logit
                            for part in (s.name, s.logit)}
             if kind == "dyad" or name in later_reads[k] or name in event_parts:
                 keep.append(name)
@@ -200,7 +203,7 @@ def source(composition: Composition) -> str:
     emit("import numba")
     emit("import numpy as np")
     emit("")
-    emit("from sim.chance import below_sigmoid, sigmoid_bounds")
+    emit("from sim.chance import below, below_sigmoid, sigmoid_bounds")
     emit("from sim.fields import ACTIVE")
     emit("from sim.jit import jit, jit_parallel")
     emit("from sim.lanes import LANES, course_blocks, fill_draws, move, settle, stream_table")
@@ -274,21 +277,24 @@ def source(composition: Composition) -> str:
     for k, loop in enumerate(loops):
         emit("")
         emit("    # " + ", ".join(s.name for s in loop))
-        events = [s for s in loop if isinstance(s, Event)]
+        events = [s for s in loop if isinstance(s, Event) and s.logit]
         for event in events:
             emit(f"    open_{event.name} = 0")
         emit("    for j in range(m):")
         bound: set[str] = set()
         for step in loop:
-            names = ([step.logit, "u_" + step.draw] + ([step.only_if] if step.only_if else [])
-                     if isinstance(step, Event) else list(step.reads))
-            for name in names:
+            for name in step.reads:
                 kind = layout.source_of(name)
                 if name in bound or kind in ("param", "session"):
                     continue
                 emit(load_line(name, "        "))
                 bound.add(name)
-            if isinstance(step, Event):
+            if isinstance(step, Event) and step.chance:  # decided here, no exponential
+                test = f"u_{step.draw} < {step.chance}"
+                emit(f"        {step.name} = " + (f"{step.only_if} & ({test})" if step.only_if
+                                                   else test))
+                bound.add(step.name)
+            elif isinstance(step, Event):
                 emit(f"        {step.name} = sigmoid_bounds(u_{step.draw}, {step.logit})")
                 if step.only_if:
                     emit(f"        {step.name} = {step.name} if {step.only_if} else 0")
@@ -363,7 +369,7 @@ def source(composition: Composition) -> str:
 
     for step in session_steps:
         if isinstance(step, Event):
-            scalar_read(step.logit)
+            scalar_read(step.probability)
             if step.only_if:
                 scalar_read(step.only_if)
                 emit(f"    {step.name} = False")
@@ -372,8 +378,9 @@ def source(composition: Composition) -> str:
             else:
                 indent = "    "
             draw = layout.draws["u_" + step.draw]
-            emit(f"{indent}{step.name} = below_sigmoid(uniform_at(key, streams[{draw.slot}]), "
-                 f"{step.logit})")
+            decide = "below_sigmoid" if step.logit else "below"
+            emit(f"{indent}{step.name} = {decide}(uniform_at(key, streams[{draw.slot}]), "
+                 f"{step.probability})")
             bound.add(step.name)
             continue
         for name in step.reads:

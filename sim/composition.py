@@ -154,7 +154,7 @@ def _check(composition: Composition) -> None:
             where = f"event '{step.name}'"
             if ended:
                 raise ExtensionError(f"{where} comes after a phase that runs when a course ends")
-            for name in (step.logit, step.only_if):
+            for name in (step.probability, step.only_if):
                 if name is not None and name not in known:
                     raise ExtensionError(f"{where} needs '{name}', which no earlier step sets")
             if step.only_if is not None and step.only_if not in flags:

@@ -87,19 +87,22 @@ def rupture_type(hostility, confrontation_base, confrontation_hostility):
     return confrontation_base + confrontation_hostility * hostility
 
 
-@phase(writes=("noticed", "repair_logit"), flags=("noticed",))
-def detection(rupture_occurs, confrontation, attunement_now, repair_skill_now, bond, warmth,
-              sensitivity, withdrawal_visibility, repair_base, repair_skill_weight,
-              repair_bond_weight, repair_warmth_weight, repair_sensitivity_weight, u_detect):
-    """Steps 3-4: noticing a rupture, and the log-odds that metacommunication repairs it.
+@phase(writes=("notice_chance", "report_chance", "repair_logit"))
+def detection(confrontation, attunement_now, repair_skill_now, bond, warmth, sensitivity,
+              withdrawal_visibility, repair_base, repair_skill_weight, repair_bond_weight,
+              repair_warmth_weight, repair_sensitivity_weight, report_confrontation,
+              report_withdrawal):
+    """Steps 3-4 and 12: who sees a rupture, and the log-odds that metacommunication repairs it.
 
-    Withdrawals are less visible than confrontations.
+    The clinician notices a rupture with probability attunement x visibility (withdrawals are
+    less visible than confrontations); the patient would report it on a questionnaire with a
+    probability that depends on its type.
     """
     visibility = 1.0 if confrontation else withdrawal_visibility
-    noticed = rupture_occurs and u_detect < attunement_now * visibility
     logit = (repair_base + repair_skill_weight * repair_skill_now + repair_bond_weight * bond
              + repair_warmth_weight * warmth - repair_sensitivity_weight * sensitivity)
-    return noticed, logit
+    report_chance = report_confrontation if confrontation else report_withdrawal
+    return attunement_now * visibility, report_chance, logit
 
 
 @phase(writes=("bond", "strain", "sensitivity", "trust", "work", "engagement_kept", "need_boost",
@@ -107,20 +110,19 @@ def detection(rupture_occurs, confrontation, attunement_now, repair_skill_now, b
                "rupture_patient_reported", "withdrawals", "confrontations", "detected",
                "repaired", "reported"),
        flags=("rupture_detected", "rupture_repaired", "rupture_patient_reported"))
-def rupture_consequences(rupture_occurs, confrontation, noticed, repair_succeeds, bond, strain,
-                         sensitivity, trust, withdrawals, confrontations, detected, repaired,
-                         reported,
-                         repair_time, repair_bond_gain, repair_strain_relief, repair_need_boost,
+def rupture_consequences(rupture_occurs, confrontation, noticed, repair_succeeds,
+                         patient_reported, bond, strain, sensitivity, trust, withdrawals,
+                         confrontations, detected, repaired, reported, repair_time,
+                         repair_bond_gain, repair_strain_relief, repair_need_boost,
                          corrective_experience, bond_loss_confrontation, bond_loss_withdrawal,
-                         withdrawal_engagement_loss, trust_loss, report_confrontation,
-                         report_withdrawal, u_report):
+                         withdrawal_engagement_loss, trust_loss):
     """Apply what a rupture leaves, and count this session's events.
 
     A repair strengthens the bond beyond its level before, eases strain and sensitivity (a
     corrective experience); a missed or failed one costs bond (and, after a withdrawal,
     engagement), trust, and adds strain.
     """
-    repair = noticed and repair_succeeds
+    repair = noticed & repair_succeeds
     work = 1.0 - repair_time if noticed else 1.0
     engagement_kept = 1.0
     need_boost = 0.0
@@ -140,12 +142,10 @@ def rupture_consequences(rupture_occurs, confrontation, noticed, repair_succeeds
                 engagement_kept = 1.0 - withdrawal_engagement_loss
             strain += 1.0
             trust -= trust_loss * trust
-    report_chance = report_confrontation if confrontation else report_withdrawal
-    patient_reported = rupture_occurs and u_report < report_chance
     kind = (CONFRONTATION if confrontation else WITHDRAWAL) if rupture_occurs else NO_RUPTURE
     return (bond, strain, sensitivity, trust, work, engagement_kept, need_boost,
             unrepaired_confrontation, kind, noticed, repair, patient_reported,
-            withdrawals + (rupture_occurs and not confrontation), confrontations + confrontation,
+            withdrawals + (rupture_occurs & (not confrontation)), confrontations + confrontation,
             detected + noticed, repaired + repair, reported + patient_reported)
 
 
@@ -319,6 +319,8 @@ SESSION = (
     Event("confrontation", logit="confrontation_logit", draw="rupture_type",
           only_if="rupture_occurs"),
     detection,
+    Event("noticed", chance="notice_chance", draw="detect", only_if="rupture_occurs"),
+    Event("patient_reported", chance="report_chance", draw="report", only_if="rupture_occurs"),
     Event("repair_succeeds", logit="repair_logit", draw="repair", only_if="noticed"),
     rupture_consequences,
     alliance_growth,

@@ -88,10 +88,12 @@ def run_steps(steps: tuple[Phase | Event, ...], values: dict[str, Any],
         The model the steps belong to (its draws).
     """
     for function, arguments, draws, writes in _plan(tuple(steps), composition.draws):
-        if function is None:  # a chance event: 1 with probability sigmoid(logit)
+        if function is None:  # a chance event: 1 with probability sigmoid(logit), or chance
             event = arguments
             happens = event.only_if is None or values[event.only_if]
-            values[event.name] = int(bool(happens) and draw(draws) < sigmoid(values[event.logit]))
+            chance = (sigmoid(values[event.logit]) if event.logit is not None
+                      else values[event.chance])
+            values[event.name] = int(bool(happens) and draw(draws) < chance)
             continue
         for d in draws:
             values[d.argument] = draw(d)

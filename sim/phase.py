@@ -9,10 +9,10 @@ new values for later phases. Phases are jitted with ``inline="always"``, so a dr
 one per lane (:mod:`sim.codegen`) compiles to the same loop as if the equations were written in
 it; the plain-Python function stays available as ``phase.py_func`` (:mod:`sim.interpret`).
 
-An *event* happens with probability ``sigmoid(logit)``: a phase computes the logit, the driver
-compares it with a uniform draw (mostly without the exponential, see :mod:`sim.chance`) and the
-event's 0/1 value is an input of later phases. A *draw* names one slot of a session's counter
-space (:mod:`sim.rng`).
+An *event* happens with probability ``sigmoid(logit)``, or with a probability ``chance`` a phase
+computed: the driver compares it with a uniform draw (a logit mostly without the exponential,
+see :mod:`sim.chance`) and the event's 0/1 value is an input of later phases. A *draw* names
+one slot of a session's counter space (:mod:`sim.rng`).
 
 Example
 -------
@@ -141,14 +141,16 @@ def phase(*, writes: Sequence[str], flags: Sequence[str] = (), when: str = "sess
 
 @dataclass(frozen=True)
 class Event:
-    """A chance event: ``name`` is 1 with probability ``sigmoid(logit)``, else 0.
+    """A chance event: ``name`` is 1 with probability ``sigmoid(logit)`` or ``chance``.
 
     Attributes
     ----------
     name : str
         The event's 0/1 value, an input of later phases.
-    logit : str
+    logit : str or None
         The log-odds, computed by an earlier phase of the same session.
+    chance : str or None
+        Instead of ``logit``: the probability itself, computed by an earlier phase.
     draw : str
         The uniform draw it is decided by (a :class:`Draw` of kind ``uniform``).
     only_if : str or None
@@ -158,11 +160,28 @@ class Event:
     """
 
     name: str
-    logit: str
-    draw: str
+    logit: str | None = None
+    draw: str = ""
     only_if: str | None = None
+    chance: str | None = None
     after: str | None = None
     before: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.logit is None) == (self.chance is None):
+            raise ValueError(f"event '{self.name}' needs exactly one of logit= or chance=")
+        if not self.draw:
+            raise ValueError(f"event '{self.name}' needs the uniform draw it is decided by")
+
+    @property
+    def probability(self) -> str:
+        """The name of the value the event is decided by (its logit or its chance)."""
+        return self.logit if self.logit is not None else self.chance
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """The names the event reads: its logit or chance, its draw, its ``only_if`` flag."""
+        return (self.probability, "u_" + self.draw) + ((self.only_if,) if self.only_if else ())
 
 
 @dataclass(frozen=True)
