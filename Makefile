@@ -31,10 +31,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# Numba's on-disk cache notices edits to a kernel's own file only: after editing sim/rng.py or
-# sim/instruments.py (called from kernels in other files), clear it.
+# Compiled kernels are dropped by themselves when the model's sources change (sim/fingerprint.py);
+# this removes them, and the generated drivers (sim/codegen.py), by hand.
 clean-cache:
 	find sim -name '*.nbi' -delete -o -name '*.nbc' -delete
+	rm -rf "$${ALLIANCE_CACHE_DIR:-$${XDG_CACHE_HOME:-$$HOME/.cache}/working-alliance/drivers}"
 
 clean: clean-cache
 	rm -rf $(VENV) results .pytest_cache
