@@ -64,8 +64,9 @@ class Field:
         Range of values (``nan`` where unbounded or not numeric).
     panel : bool
         Whether the per-session panel carries it (each attended session's value).
-    initial : float
-        Value at intake for a field no intake equation sets (extensions' fields).
+    initial : float or None
+        Value at intake; None for a field the intake equations set (``sim.state._intake``, or
+        0 for an extension's field).
     summary : str
         Column of the per-dyad table that holds the field's value at the end of the course
         ("" for none; an extension's field defaults to its own name).
@@ -78,7 +79,7 @@ class Field:
     low: float = math.nan
     high: float = math.nan
     panel: bool = False
-    initial: float = 0.0
+    initial: float | None = None
     summary: str = ""
 
     def __post_init__(self) -> None:

@@ -140,8 +140,10 @@ def build(params: np.ndarray, seed: int, point_ids: np.ndarray | None = None,
     caseload = per_clin[clinic_of_clin]
     dyads = np.zeros(int(caseload.sum()), dtype=composition.dyad_dtype)
     initialise_dyads(dyads, clinicians, params, clin_keys, caseload)
-    for field in composition.extension_fields:
-        dyads[field.name] = field.initial
+    extension = set(composition.extension_fields)
+    for field in composition.dyad_fields:  # intake values declared in the field registry
+        if field.initial is not None or field in extension:
+            dyads[field.name] = field.initial or 0.0
     return Clinics(dyads=dyads, clinicians=clinicians, params=params, composition=composition)
 
 
