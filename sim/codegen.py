@@ -152,8 +152,9 @@ def source(composition: Composition) -> str:
     clinician_read = [n for reads, _ in [*loop_io, (ended_reads, [])] for n in reads
                       if layout.source_of(n) == "clinician"]
     clinician_read = list(dict.fromkeys(clinician_read))
-    for name in touched + clinician_read:
+    for name in touched + clinician_read:  # the rows a dyad carries from session to session
         layout.row(name)
+    field_rows = len(layout.rows)
 
     # Values (non-field outputs) that a later loop or the ended phases read need rows; so do
     # events (settled in their own loop) and their logits and draws.
@@ -213,6 +214,8 @@ def source(composition: Composition) -> str:
     for name, r in layout.rows.items():
         emit(f"{_const(name)} = {r}")
     emit(f"ROWS = {len(layout.rows)}")
+    emit(f"FIELD_ROWS = {field_rows}  # rows 0 .. FIELD_ROWS-1 hold fields; the rest, values of")
+    emit("# one session and its draws, are written before they are read in every session")
     normals = [d for d in used_draws if d.kind == "normal"]
     uniforms = [d for d in used_draws if d.kind == "uniform"]
     emit("NORMAL_SLOTS = np.array([" + ", ".join(str(d.slot) for d in normals)
@@ -455,7 +458,7 @@ def source(composition: Composition) -> str:
     emit("            _store(dyads, j, lanes, dyad)")
     emit("            m -= 1")
     emit("            if j < m:")
-    emit("                move(lanes, ROWS, m, j, keys, dyad)")
+    emit("                move(lanes, FIELD_ROWS, m, j, keys, dyad)")
     emit("    for j in range(m):  # still active after the last session asked for")
     emit("        _store_active(dyads, j, lanes, dyad)")
     emit("    return run")

@@ -102,7 +102,10 @@ def settle(lanes, row, draw_row, logit_row, m):
 
 @jit
 def move(lanes, rows, source, target, keys, dyad):
-    """Move lane ``source`` into lane ``target`` (whose dyad has ended and been written back)."""
+    """Move lane ``source`` into lane ``target`` (whose dyad has ended and been written back).
+
+    Only rows ``0 .. rows-1`` move: those that carry a dyad from one session to the next.
+    """
     for row in range(rows):
         lanes[row * LANES + target] = lanes[row * LANES + source]
     keys[target] = keys[source]
