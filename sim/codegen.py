@@ -352,7 +352,8 @@ def source(composition: Composition) -> str:
     emit('    """Advance dyad ``d`` (clinician ``c``, parameter row ``p``) by one session."""')
     emit("    key = d.key")
     bound = set()
-    dyad_written: list[str] = []
+    last_writer = {name: step for step in session_steps if isinstance(step, Phase)
+                   for name in step.writes}
 
     def scalar_read(name: str) -> None:
         if name in bound or name == "session":
@@ -390,10 +391,11 @@ def source(composition: Composition) -> str:
             scalar_read(name)
         emit(call_line(step, "    "))
         bound |= set(step.writes)
-        dyad_written += [n for n in step.writes
-                         if layout.source_of(n) == "dyad" and n not in dyad_written]
-    for name in dyad_written:
-        emit(f"    d.{name} = {name}")
+        # A field is written back right after the last step that changes it, so that its
+        # value need not stay in a register (or on the stack) to the end of the session.
+        for name in step.writes:
+            if layout.source_of(name) == "dyad" and last_writer[name] is step:
+                emit(f"    d.{name} = {name}")
     if ended_steps:
         emit("    if status != ACTIVE:")
         ended_written: list[str] = []
