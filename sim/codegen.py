@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.composition import Composition
-from sim.phase import Event, Phase
+from sim.phase import Draw, Event, Phase
 
 BIG_SESSION = 1 << 30
 """``last`` session of a course run: courses end when no dyad is left, long before."""
@@ -97,6 +97,12 @@ def _loops(session: tuple[Phase | Event, ...]) -> list[list[Phase | Event]]:
                                                         and not step.vector):
             loops.append([])
     return [loop for loop in loops if loop]
+
+
+def draw_expression(draw: Draw) -> str:
+    """Return the expression of one dyad's draw on a session's streams (``key``, ``streams``)."""
+    fn = "normal_at" if draw.kind == "normal" else "uniform_at"
+    return f"{fn}(key, streams[{draw.slot}])"
 
 
 def _phase_name(step: Phase) -> str:
@@ -330,9 +336,7 @@ def source(composition: Composition) -> str:
             if name in bound or kind in ("param", "session"):
                 continue
             if kind == "draw":
-                draw = layout.draws[name]
-                fn = "normal_at" if draw.kind == "normal" else "uniform_at"
-                emit(f"    {name} = {fn}(key, streams[{draw.slot}])")
+                emit(f"    {name} = {draw_expression(layout.draws[name])}")
             else:
                 layout.row(name)
                 emit(load_line(name, "    "))
@@ -355,20 +359,14 @@ def source(composition: Composition) -> str:
     last_writer = {name: step for step in session_steps if isinstance(step, Phase)
                    for name in step.writes}
 
-    def scalar_read(name: str) -> None:
+    def scalar_read(name: str, indent: str = "    ") -> None:
+        """Emit the first read of ``name``: a draw, or the record it lives in."""
         if name in bound or name == "session":
             return
         kind = layout.source_of(name)
-        if kind == "draw":
-            draw = layout.draws[name]
-            fn = "normal_at" if draw.kind == "normal" else "uniform_at"
-            emit(f"    {name} = {fn}(key, streams[{draw.slot}])")
-        elif kind == "dyad":
-            emit(f"    {name} = d.{name}")
-        elif kind == "clinician":
-            emit(f"    {name} = c.{name}")
-        elif kind == "param":
-            emit(f"    {name} = p.{name}")
+        value = (draw_expression(layout.draws[name]) if kind == "draw"
+                 else {"dyad": "d", "clinician": "c", "param": "p"}[kind] + f".{name}")
+        emit(f"{indent}{name} = {value}")
         bound.add(name)
 
     for step in session_steps:
@@ -401,16 +399,7 @@ def source(composition: Composition) -> str:
         ended_written: list[str] = []
         for step in ended_steps:
             for name in step.reads:
-                if name in bound or name == "session":
-                    continue
-                kind = layout.source_of(name)
-                if kind == "draw":
-                    draw = layout.draws[name]
-                    fn = "normal_at" if draw.kind == "normal" else "uniform_at"
-                    value = f"{fn}(key, streams[{draw.slot}])"
-                else:
-                    value = {"dyad": "d", "clinician": "c", "param": "p"}[kind] + f".{name}"
-                emit(f"        {name} = {value}")
+                scalar_read(name, "        ")
             emit(call_line(step, "        "))
             ended_written += [n for n in step.writes if layout.source_of(n) == "dyad"]
         for name in ended_written:
