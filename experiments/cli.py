@@ -109,13 +109,23 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     cal.set_defaults(func=cmd_calibrate)
 
 
+def _remove_if_unused(out: Path) -> None:
+    """Remove ``out`` if it holds nothing but the lock file a refused run took."""
+    contents = list(out.iterdir())
+    if all(p.name == ".lock" for p in contents):
+        for p in contents:
+            p.unlink(missing_ok=True)
+        out.rmdir()
+
+
 def _run(spec, out: Path, args: argparse.Namespace):
     for option in ("workers", "dask_local", "chunk_size"):
         value = getattr(args, option)
         if value is not None and value < 1:
             raise UsageError(f"--{option.replace('_', '-')} must be a whole number >= 1, "
                              f"got {value}")
-    out = sim_cli.writable_dir(out) if not out.exists() else out
+    created = not out.exists()
+    out = sim_cli.writable_dir(out) if created else out
     if not args.serial and args.dask_local is None and args.dask_scheduler is None:
         from experiments.pool import start_pool_server
 
@@ -131,6 +141,8 @@ def _run(spec, out: Path, args: argparse.Namespace):
             outcome = run_sweep(spec, out, executor=executor, chunk_size=args.chunk_size,
                                 progress=not args.quiet)
     except (StoreError, ExecutorError) as exc:
+        if created:  # a refusal leaves no trace: remove the directory this command made
+            _remove_if_unused(out)
         raise UsageError(str(exc)) from None
     print(f"{spec.name}: {outcome.done} chunks run, {outcome.skipped} already done, "
           f"{len(outcome.failed)} failed; {outcome.dyad_sessions:,} dyad-sessions in "

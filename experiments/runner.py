@@ -134,6 +134,24 @@ def plan_chunks(spec: SweepSpec, design: pd.DataFrame, layout: dict[str, Any],
             )
 
 
+def _check_parts(receipt: dict[str, Any], store: Store,
+                 tables: tuple[str, ...]) -> dict[str, Any]:
+    """Turn an ok receipt into a failure if its part files are not where the store expects.
+
+    A worker that wrote them elsewhere (another filesystem, another working directory) must not
+    count as done.
+    """
+    if receipt["status"] != "ok":
+        return receipt
+    missing = [str(store.part(t, receipt["chunk"])) for t in tables
+               if not store.part(t, receipt["chunk"]).exists()]
+    if not missing:
+        return receipt
+    return {**receipt, "status": "failed",
+            "error": f"the worker reported success but {missing[0]} does not exist: workers "
+                     "must see --out at the same path as this process (a shared filesystem)"}
+
+
 def count_chunks(spec: SweepSpec, layout: dict[str, Any]) -> int:
     """Return the number of chunks of the full sweep."""
     per_rep = -(-layout["points"] // layout["points_per_chunk"])
@@ -174,6 +192,16 @@ def run_sweep(spec: SweepSpec, out: str | Path, *, executor: Executor | None = N
         If ``out`` cannot hold this sweep.
     """
     store = Store(out)
+    with store.lock():
+        return _run_locked(spec, store, executor=executor, chunk_size=chunk_size,
+                           max_in_flight=max_in_flight, progress=progress,
+                           raise_on_failure=raise_on_failure)
+
+
+def _run_locked(spec: SweepSpec, store: Store, *, executor: Executor | None,
+                chunk_size: int | None, max_in_flight: int | None, progress: bool,
+                raise_on_failure: bool) -> SweepOutcome:
+    """:func:`run_sweep` once the directory's lock is held."""
     previous = store.check_compatible(spec)
     design = build_design(spec)
     layout = plan_layout(spec, design, chunk_size)
@@ -204,7 +232,7 @@ def run_sweep(spec: SweepSpec, out: str | Path, *, executor: Executor | None = N
             finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in finished:
                 task = in_flight.pop(future)
-                receipt = _receipt(future, task)
+                receipt = _check_parts(_receipt(future, task), store, tables)
                 store.append_receipt(receipt)
                 if receipt["status"] == "ok":
                     outcome.done += 1

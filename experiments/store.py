@@ -18,10 +18,13 @@ replaced by an identical one. ``pandas.read_parquet(DIR / "runs")`` reads the wh
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import platform
 import subprocess
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -84,6 +87,11 @@ def git_commit() -> str | None:
     return commit + ("-dirty" if dirty.strip() else "")
 
 
+def _temporary(path: Path) -> bool:
+    """Whether ``path`` is a temporary file of an atomic write, or the lock file."""
+    return path.name == ".lock" or (path.name.startswith(".") and path.name.endswith(".tmp"))
+
+
 class Store:
     """A sweep's results directory.
 
@@ -94,7 +102,9 @@ class Store:
     """
 
     def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
+        # Absolute from the start: chunks run in workers whose working directory (a Dask
+        # worker's, on a cluster) is not the driver's.
+        self.root = Path(root).absolute()
         self.manifest_path = self.root / "manifest.json"
         self.ledger_path = self.root / "ledger.jsonl"
         self.design_path = self.root / "design.parquet"
@@ -123,7 +133,8 @@ class Store:
         """
         manifest = self.read_manifest()
         if manifest is None:
-            if self.root.exists() and any(self.root.iterdir()):
+            # A run killed while writing its first manifest leaves only a temporary file.
+            if self.root.exists() and any(not _temporary(p) for p in self.root.iterdir()):
                 raise StoreError(f"--out '{self.root}' is not empty and holds no sweep; "
                                  "choose an empty or new directory")
             return None
@@ -142,16 +153,16 @@ class Store:
 
     def initialise(self, spec: SweepSpec, design: pd.DataFrame,
                    layout: dict[str, Any]) -> dict[str, Any]:
-        """Create the directory, write the design and a manifest for this run.
+        """Create the directory, write a manifest for this run, then the design.
 
-        An existing manifest (a resumed run) keeps its creation time and chunk layout.
+        The manifest comes first: a run killed at any instant after it leaves a directory that
+        :meth:`check_compatible` recognises as this sweep's, and the next run completes it
+        (before, a kill between the design and the manifest left a directory refused for
+        ever). An existing manifest (a resumed run) keeps its creation time and chunk layout.
         """
         previous = self.read_manifest()
-        for table in ("runs", *(("sessions",) if "sessions" in spec.record else ())):
-            (self.root / table).mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(parents=True, exist_ok=True)
         self.remove_temporary_files()
-        if not self.design_path.exists():
-            write_parquet(design, self.design_path)
         manifest = {
             "spec": spec.to_dict(),
             "spec_hash": spec.content_hash(),
@@ -167,7 +178,39 @@ class Store:
             "finished": None,
         }
         self.write_manifest(manifest)
+        for table in ("runs", *(("sessions",) if "sessions" in spec.record else ())):
+            (self.root / table).mkdir(exist_ok=True)
+        if not self.design_path.exists():
+            write_parquet(design, self.design_path)
         return manifest
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold an exclusive lock on the directory for a whole run (``.lock``, ``fcntl``).
+
+        Raises
+        ------
+        StoreError
+            If another run holds it, naming that run's process and host.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / ".lock"
+        handle = open(path, "a+", encoding="utf-8")
+        try:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                raise StoreError(f"--out '{self.root}' is in use by another run ({holder}); "
+                                 "wait for it to finish or choose another --out") from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"process {os.getpid()} on {platform.node()}, since {now()}\n")
+            handle.flush()
+            yield
+        finally:
+            handle.close()
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         """Write the manifest atomically."""

@@ -1,0 +1,137 @@
+"""The results store under interruption, concurrency and sharing (issue: results you can trust).
+
+Each case is a defect an audit found: a kill between writing the design and the manifest, two
+runs on one directory, workers whose part files are not where the driver looks, result files
+unreadable by others.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from concurrent.futures import Executor, Future
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from experiments import store as store_module
+from experiments.runner import run_sweep
+from experiments.spec import from_dict
+from experiments.store import Store, StoreError
+
+KEYS = ["point_id", "rep", "clinician_id", "patient_id"]
+
+
+def spec(replicates: int = 2):
+    return from_dict({
+        "experiment": {"name": "r", "seed": 5, "replicates": replicates},
+        "clinic": {"n_clinicians": 2, "patients_per_clinician": 4, "max_sessions": 6},
+        "design": {"kind": "grid", "parameters": {"repair_skill": [0.2, 0.8]}},
+    })
+
+
+def runs(root: Path) -> pd.DataFrame:
+    return pd.read_parquet(root / "runs").sort_values(KEYS).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory) -> pd.DataFrame:
+    root = tmp_path_factory.mktemp("whole")
+    run_sweep(spec(), root, chunk_size=1)
+    return runs(root)
+
+
+def test_a_run_killed_before_its_design_is_written_resumes(tmp_path, monkeypatch,
+                                                           uninterrupted):
+    """The manifest is written first; a directory holding it (and nothing else) resumes."""
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt("killed while writing design.parquet")
+
+    monkeypatch.setattr(store_module, "write_parquet", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(spec(), tmp_path, chunk_size=1)
+    assert (tmp_path / "manifest.json").exists() and not (tmp_path / "design.parquet").exists()
+    monkeypatch.undo()
+    outcome = run_sweep(spec(), tmp_path, chunk_size=1)
+    assert outcome.done == outcome.planned and not outcome.failed
+    pd.testing.assert_frame_equal(runs(tmp_path), uninterrupted)
+
+
+def test_a_run_killed_while_writing_its_first_manifest_resumes(tmp_path, uninterrupted):
+    (tmp_path / ".manifest.json.x1y2.tmp").write_text("{", encoding="utf-8")
+    run_sweep(spec(), tmp_path, chunk_size=1)
+    pd.testing.assert_frame_equal(runs(tmp_path), uninterrupted)
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_second_run_on_a_directory_in_use_is_refused_with_its_holder(tmp_path):
+    with Store(tmp_path).lock():
+        with pytest.raises(StoreError, match=rf"in use by another run \(process {os.getpid()}"):
+            run_sweep(spec(), tmp_path, chunk_size=1)
+        before = sorted(p.name for p in tmp_path.iterdir())
+        spec_file = tmp_path.parent / f"{tmp_path.name}.toml"
+        spec_file.write_text(
+            '[experiment]\nname = "r"\n[design]\nkind = "list"\n'
+            'points = [{ repair_skill = 0.5 }]\n', encoding="utf-8")
+        cli = subprocess.run([sys.executable, "-m", "experiments.cli", "sweep", str(spec_file),
+                              "--out", str(tmp_path), "--serial", "--quiet"],
+                             capture_output=True, text=True)
+        assert cli.returncode == 2
+        assert "in use by another run" in cli.stderr and "Traceback" not in cli.stderr
+        assert len(cli.stderr.strip().splitlines()) == 1
+        assert sorted(p.name for p in tmp_path.iterdir()) == before
+    run_sweep(spec(), tmp_path, chunk_size=1)  # released: the directory is usable again
+
+
+class LostPartsExecutor(Executor):
+    """Runs nothing and reports every chunk done: a worker writing where the driver cannot see."""
+
+    def submit(self, fn, task):
+        future: Future = Future()
+        future.set_result({"chunk": task.chunk, "status": "ok", "rows": 8, "dyad_sessions": 40,
+                           "seconds": 0.0, "finished": "now", "worker": 0})
+        return future
+
+
+def test_chunks_whose_parts_are_missing_count_as_failed(tmp_path):
+    outcome = run_sweep(spec(replicates=1), tmp_path, executor=LostPartsExecutor(),
+                        chunk_size=1)
+    assert outcome.done == 0 and len(outcome.failed) == 2
+    assert "does not exist" in outcome.failed[0][1] and "same path" in outcome.failed[0][1]
+    assert Store(tmp_path).committed(("runs",)) == set()
+
+
+def test_a_relative_out_is_resolved_where_the_sweep_starts(tmp_path, monkeypatch,
+                                                           uninterrupted):
+    monkeypatch.chdir(tmp_path)
+    store = Store("relative/out")
+    assert store.root == tmp_path / "relative" / "out"
+    run_sweep(spec(), "relative/out", chunk_size=1)
+    pd.testing.assert_frame_equal(runs(tmp_path / "relative" / "out"), uninterrupted)
+
+
+def test_result_files_get_the_mode_the_umask_gives(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        run_sweep(spec(replicates=1), tmp_path, chunk_size=1)
+    finally:
+        os.umask(previous)
+    files = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != ".lock"]
+    assert len(files) >= 4  # manifest, design, ledger, parts
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in files}
+    assert set(modes.values()) == {0o644}, modes
+
+
+def test_a_refused_sweep_leaves_no_directory_behind(tmp_path):
+    spec_file = tmp_path / "s.toml"
+    spec_file.write_text('[experiment]\nname = "r"\n[design]\nkind = "list"\n'
+                         'points = [{ repair_skill = 0.5 }]\n', encoding="utf-8")
+    out = tmp_path / "new" / "out"
+    cli = subprocess.run([sys.executable, "-m", "experiments.cli", "sweep", str(spec_file),
+                          "--out", str(out), "--serial", "--workers", "2", "--quiet"],
+                         capture_output=True, text=True)
+    assert cli.returncode == 2 and "choose one of" in cli.stderr
+    assert not out.exists()
