@@ -210,6 +210,7 @@ def _run_locked(spec: SweepSpec, store: Store, *, executor: Executor | None,
         raise StoreError(
             f"--out '{store.root}' was written with chunk size "
             f"{previous['layout']['points_per_chunk']}; resume with that chunk size or omit it")
+    store.claim()
     manifest = store.initialise(spec, design, layout)
     layout = manifest["layout"]
     tables = ("runs", "sessions") if "sessions" in spec.record else ("runs",)

@@ -108,6 +108,7 @@ class Store:
         self.manifest_path = self.root / "manifest.json"
         self.ledger_path = self.root / "ledger.jsonl"
         self.design_path = self.root / "design.parquet"
+        self._lock_handle: Any = None
 
     def part(self, table: str, chunk: str) -> Path:
         """Return the path of one chunk's part file of ``table`` (``runs`` or ``sessions``)."""
@@ -188,6 +189,10 @@ class Store:
     def lock(self) -> Iterator[None]:
         """Hold an exclusive lock on the directory for a whole run (``.lock``, ``fcntl``).
 
+        The lock file names its holder once :meth:`claim` is called (after the run's checks
+        pass); a run refused before that changes nothing in the directory, and removes the lock
+        file if it created it.
+
         Raises
         ------
         StoreError
@@ -195,22 +200,33 @@ class Store:
         """
         self.root.mkdir(parents=True, exist_ok=True)
         path = self.root / ".lock"
-        handle = open(path, "a+", encoding="utf-8")
+        created = not path.exists()
+        self._lock_handle = handle = open(path, "a+", encoding="utf-8")
         try:
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
+                created = False  # the holder's file
                 handle.seek(0)
                 holder = handle.read().strip() or "another process"
                 raise StoreError(f"--out '{self.root}' is in use by another run ({holder}); "
                                  "wait for it to finish or choose another --out") from None
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"process {os.getpid()} on {platform.node()}, since {now()}\n")
-            handle.flush()
             yield
+        except BaseException:
+            if created and handle.tell() == 0:
+                path.unlink(missing_ok=True)
+            raise
         finally:
+            self._lock_handle = None
             handle.close()
+
+    def claim(self) -> None:
+        """Write this run's process, host and start into the held lock file."""
+        handle = self._lock_handle
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"process {os.getpid()} on {platform.node()}, since {now()}\n")
+        handle.flush()
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         """Write the manifest atomically."""

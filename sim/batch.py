@@ -20,7 +20,7 @@ import pyarrow as pa
 from sim.composition import CORE, Composition, compose
 from sim.fields import DYAD_FIELDS
 from sim.jit import jit
-from sim.params import CLINICIAN_TRAITS
+from sim.params import CLINICIAN_TRAITS, check_rows, check_seed
 from sim.scenarios import get as get_scenario
 from sim.state import (
     ACTIVE,
@@ -81,6 +81,7 @@ def parameter_rows(params: Any = None, scenario: str = "psychotherapy",
         The model whose parameters the rows hold (the core's by default).
     """
     if isinstance(params, np.ndarray) and params.dtype == composition.param_dtype:
+        check_rows(params, composition.params)  # ready-made rows: the checks overrides get
         return params
     points = [params or {}] if params is None or isinstance(params, Mapping) else list(params)
     base = get_scenario(scenario)
@@ -122,10 +123,16 @@ def simulate(params: Any = None, *, seed: int = 0, scenario: str = "psychotherap
     Returns
     -------
     SimulationResult
+
+    Raises
+    ------
+    sim.params.ParameterError
+        A ``ValueError`` naming the parameter (and row) out of bounds, or a negative seed.
     """
     if tables not in TABLE_MAKERS:
         raise ValueError(f"tables must be one of {', '.join(TABLE_MAKERS)}, not {tables!r}")
     make_table = TABLE_MAKERS[tables]
+    seed = check_seed(seed)
     composition = compose(extensions)
     clinics = build(parameter_rows(params, scenario, composition), seed, point_ids=point_ids,
                     reps=reps, rows=rows, composition=composition)

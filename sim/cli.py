@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from sim.dashboard_cli import add_parser as add_dashboard_parser
-from sim.params import ParameterError, check_value, markdown_table, table
+from sim.params import ParameterError, check_seed, check_value, markdown_table, table
 from sim.scenarios import SCENARIOS
 
 EXIT_USAGE = 2
@@ -140,6 +140,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sim.run import run_clinic
 
     overrides = _clinic_overrides(args)
+    check_seed(args.seed, "--seed")
     out = writable_dir(args.out)
     report = run_clinic(seed=args.seed, scenario=args.scenario, overrides=overrides, out=out)
     print(report)

@@ -41,11 +41,14 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     """Serve the dashboard until interrupted."""
     from sim.cli import UsageError
     from sim.dashboard.server import bind, resolve_host, serve
+    from sim.params import ParameterError, check_seed
     from sim.scenarios import get as get_scenario
 
     get_scenario(args.scenario)  # unknown scenario: ParameterError, one line
-    if args.seed < 0:
-        raise UsageError(f"--seed must be a whole number from 0, got {args.seed}")
+    try:
+        check_seed(args.seed, "--seed")
+    except ParameterError as exc:
+        raise UsageError(str(exc)) from None
     host, notes = resolve_host(args.host)
     sock = bind(host, args.port, allow_remote=args.host is not None)
     for note in notes:

@@ -25,6 +25,7 @@ import numpy as np
 from agents import Clinician, Patient
 from sim import kernels
 from sim.composition import compose
+from sim.params import check_seed
 from sim.scenarios import get as get_scenario
 from sim.state import ACTIVE, build
 
@@ -128,6 +129,7 @@ class AllianceModel(mesa.Model):
             rng = int(np.random.SeedSequence().entropy % 2**63)
         if not isinstance(rng, int | np.integer):
             raise TypeError(f"rng must be an integer seed, got {type(rng).__name__}")
+        check_seed(rng, "rng (the seed)")
         super().__init__(rng=int(rng))
         self.seed = int(rng)
         self.scenario_name = scenario

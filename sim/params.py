@@ -372,6 +372,39 @@ def check_value(name: str, value: Any, table: Mapping[str, Param] | None = None)
     return x
 
 
+def check_seed(seed: Any, where: str = "seed") -> int:
+    """Return ``seed`` if it is a whole number from 0 (the one rule for every seed).
+
+    Raises
+    ------
+    ParameterError
+        Naming ``where`` and what is allowed.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ParameterError(f"{where} must be a whole number from 0, got {seed!r}")
+    return int(seed)
+
+
+def check_rows(rows: np.ndarray, table: Mapping[str, Param] | None = None) -> None:
+    """Check ready-made parameter rows as :func:`check_value` checks one value.
+
+    Raises
+    ------
+    ParameterError
+        Naming the first row and parameter out of bounds, not whole where it must be, or NaN.
+    """
+    table = PARAMS if table is None else table
+    for name, p in table.items():
+        values = np.asarray(rows[name], dtype=np.float64)
+        bad = ~((values >= p.low) & (values <= p.high))  # NaN fails both comparisons
+        if p.integer:
+            bad |= values != np.round(values)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise ParameterError(f"parameter '{name}' of row {row} must be {_allowed(p)}, "
+                                 f"got {values[row]:g}")
+
+
 def _allowed(p: Param) -> str:
     kind = "a whole number" if p.integer else "a number"
     return f"{kind} from {p.low:g} to {p.high:g}"

@@ -68,7 +68,9 @@ def test_a_run_killed_while_writing_its_first_manifest_resumes(tmp_path, uninter
 
 
 def test_a_second_run_on_a_directory_in_use_is_refused_with_its_holder(tmp_path):
-    with Store(tmp_path).lock():
+    holder = Store(tmp_path)
+    with holder.lock():
+        holder.claim()
         with pytest.raises(StoreError, match=rf"in use by another run \(process {os.getpid()}"):
             run_sweep(spec(), tmp_path, chunk_size=1)
         before = sorted(p.name for p in tmp_path.iterdir())
@@ -135,3 +137,35 @@ def test_a_refused_sweep_leaves_no_directory_behind(tmp_path):
                          capture_output=True, text=True)
     assert cli.returncode == 2 and "choose one of" in cli.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("repair_skill", 1.5, r"'repair_skill' of row 1 must be a number from 0 to 1, got 1.5"),
+    ("bond_rate", float("nan"), r"'bond_rate' of row 1 must be .*got nan"),
+    ("max_sessions", 0, r"'max_sessions' of row 1 must be a whole number from 1"),
+    ("n_clinicians", 2.5, r"'n_clinicians' of row 1 must be a whole number"),
+])
+def test_ready_made_rows_are_checked_like_overrides(name, value, message):
+    from sim.batch import parameter_rows, simulate
+    from sim.params import ParameterError
+
+    rows = parameter_rows([{"n_clinicians": 2, "patients_per_clinician": 3}] * 2)
+    rows[name][1] = value
+    with pytest.raises(ParameterError, match=message):
+        simulate(rows)
+    assert issubclass(ParameterError, ValueError)
+
+
+def test_one_rule_for_seeds(tmp_path):
+    from sim.batch import simulate
+    from sim.model import AllianceModel
+    from sim.params import ParameterError
+
+    with pytest.raises(ParameterError, match="seed must be a whole number from 0, got -1"):
+        simulate({"n_clinicians": 1, "patients_per_clinician": 2}, seed=-1)
+    with pytest.raises(ParameterError, match="must be a whole number from 0"):
+        AllianceModel(rng=-3, n_clinicians=1, patients_per_clinician=2)
+    cli = subprocess.run([sys.executable, "-m", "sim.cli", "run", "--seed", "-1", "--out",
+                          str(tmp_path / "run")], capture_output=True, text=True)
+    assert cli.returncode == 2 and "--seed must be a whole number from 0, got -1" in cli.stderr
+    assert not (tmp_path / "run").exists()
