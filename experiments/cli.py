@@ -147,6 +147,8 @@ def _run(spec, out: Path, args: argparse.Namespace):
     print(f"{spec.name}: {outcome.done} chunks run, {outcome.skipped} already done, "
           f"{len(outcome.failed)} failed; {outcome.dyad_sessions:,} dyad-sessions in "
           f"{outcome.seconds:.1f} s ({outcome.rate / 1e6:.2f} M/s); results in {out}")
+    if outcome.stopped:
+        print(f"stopped: {outcome.stopped}", file=sys.stderr)
     if outcome.failed:
         for chunk, error in outcome.failed:
             print(f"chunk {chunk} failed: {error}", file=sys.stderr)

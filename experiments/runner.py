@@ -30,7 +30,7 @@ from experiments.designs import build_design
 from experiments.progress import SweepProgress
 from experiments.spec import SweepSpec
 from experiments.store import Store, StoreError, now
-from sim.batch import parameter_rows
+from sim.batch import ClinicTooLarge, check_size, parameter_rows
 from sim.composition import compose
 
 TARGET_DYADS_PER_CHUNK = 200_000
@@ -59,6 +59,8 @@ class SweepOutcome:
         Chunks planned, found committed already, and committed by this run.
     failed : list of tuple
         ``(chunk, error)`` of every chunk that failed in this run.
+    stopped : str
+        Why the run stopped before planning every chunk ("" if it did not).
     dyad_sessions : int
         Dyad-sessions simulated by this run.
     seconds : float
@@ -69,6 +71,7 @@ class SweepOutcome:
     skipped: int = 0
     done: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
+    stopped: str = ""
     dyad_sessions: int = 0
     seconds: float = 0.0
 
@@ -91,6 +94,11 @@ class SerialExecutor(Executor):
         return future
 
 
+FAILURES_IN_A_ROW = 10
+"""A sweep stops starting chunks after this many fail in a row (a broken worker or spec would
+otherwise burn through every chunk)."""
+
+
 def plan_layout(spec: SweepSpec, design: pd.DataFrame, chunk_size: int | None) -> dict[str, Any]:
     """Return the chunk layout: how many points (clinics of one replicate) a chunk holds."""
     rows = point_rows(spec, design)
@@ -99,6 +107,14 @@ def plan_layout(spec: SweepSpec, design: pd.DataFrame, chunk_size: int | None) -
         target = (TARGET_DYADS_PER_CHUNK_WITH_SESSIONS if "sessions" in spec.record
                   else TARGET_DYADS_PER_CHUNK)
         chunk_size = max(1, target // clinic)
+    # The largest chunk must fit in memory: refuse the sweep now, not chunk after chunk.
+    sizes = rows["n_clinicians"] * rows["patients_per_clinician"]
+    largest = np.argsort(sizes)[::-1][:int(chunk_size)]
+    try:
+        check_size(rows, largest, "sessions" in spec.record)
+    except ClinicTooLarge as exc:
+        raise StoreError(f"a chunk of this sweep ({min(int(chunk_size), len(rows))} clinics): "
+                         f"{exc}; or lower --chunk-size") from None
     return {"points_per_chunk": int(chunk_size), "points": len(design)}
 
 
@@ -223,8 +239,9 @@ def _run_locked(spec: SweepSpec, store: Store, *, executor: Executor | None,
     tasks = plan_chunks(spec, design, layout, committed, store.root)
     with SweepProgress(outcome.planned, outcome.skipped, enabled=progress) as bar:
         in_flight: dict[Future, ChunkTask] = {}
+        failing = 0  # chunks failed in a row
         while True:
-            for task in tasks:
+            for task in tasks if not outcome.stopped else ():
                 in_flight[executor.submit(run_chunk, task)] = task
                 if len(in_flight) >= limit:
                     break
@@ -238,8 +255,13 @@ def _run_locked(spec: SweepSpec, store: Store, *, executor: Executor | None,
                 if receipt["status"] == "ok":
                     outcome.done += 1
                     outcome.dyad_sessions += receipt["dyad_sessions"]
+                    failing = 0
                 else:
                     outcome.failed.append((task.chunk, receipt["error"]))
+                    failing += 1
+                    if failing >= FAILURES_IN_A_ROW and not outcome.stopped:
+                        outcome.stopped = (f"{failing} chunks in a row failed; no more were "
+                                           "started (the first error is below)")
                 bar.advance(receipt.get("dyad_sessions", 0), failed=receipt["status"] != "ok")
     outcome.seconds = time.perf_counter() - started
     manifest["finished"] = now() if not outcome.failed else None

@@ -9,6 +9,7 @@ call. For the same seed, point id, replicate and parameters it gives exactly the
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,7 @@ import pyarrow as pa
 from sim.composition import CORE, Composition, compose
 from sim.fields import DYAD_FIELDS
 from sim.jit import jit
-from sim.params import CLINICIAN_TRAITS, check_rows, check_seed
+from sim.params import CLINICIAN_TRAITS, ParameterError, check_rows, check_seed
 from sim.scenarios import get as get_scenario
 from sim.state import (
     ACTIVE,
@@ -89,6 +90,69 @@ def parameter_rows(params: Any = None, scenario: str = "psychotherapy",
                            for p in points])
 
 
+BYTES_PER_DYAD = 1_000
+"""Peak memory per dyad of a run without the panel (measured about 600: records, columns,
+the table)."""
+BYTES_PER_DYAD_SESSION = 500
+"""Peak memory per dyad and planned session of the panel (measured about 440)."""
+
+
+class ClinicTooLarge(ParameterError):
+    """A run that would need more memory than the machine has available."""
+
+
+def available_memory() -> int | None:
+    """Return the memory available to a new allocation, in bytes (None if unknown)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_size(rows: np.ndarray, clinic_rows: np.ndarray, record_sessions: bool) -> int:
+    """Refuse, before allocating anything, a run that would not fit in memory.
+
+    Parameters
+    ----------
+    rows : numpy.ndarray
+        Parameter rows.
+    clinic_rows : numpy.ndarray
+        The parameter row of each clinic to build.
+    record_sessions : bool
+        Whether the per-session panel is kept.
+
+    Returns
+    -------
+    int
+        The estimated peak, in bytes.
+
+    Raises
+    ------
+    ClinicTooLarge
+        Saying how many patients, what they would need and what to do instead.
+    """
+    sizes = rows["n_clinicians"][clinic_rows] * rows["patients_per_clinician"][clinic_rows]
+    patients = float(sizes.sum())
+    per_dyad = BYTES_PER_DYAD + (BYTES_PER_DYAD_SESSION * float(rows["max_sessions"].max())
+                                 if record_sessions else 0.0)
+    need = patients * per_dyad
+    available = available_memory()
+    if available is not None and need > 0.8 * available:
+        raise ClinicTooLarge(
+            f"{patients:,.0f} patients{' with the per-session panel' if record_sessions else ''}"
+            f" would need about {need / 2**30:,.1f} GiB, more than this machine has available "
+            f"({available / 2**30:,.1f} GiB); use fewer clinicians or patients per clinician, "
+            "or run many clinics as a sweep (alliance sweep), which streams them to disk")
+    return int(need)
+
+
 def simulate(params: Any = None, *, seed: int = 0, scenario: str = "psychotherapy",
              point_ids: Sequence[int] | np.ndarray | None = None,
              reps: Sequence[int] | np.ndarray | None = None,
@@ -134,8 +198,11 @@ def simulate(params: Any = None, *, seed: int = 0, scenario: str = "psychotherap
     make_table = TABLE_MAKERS[tables]
     seed = check_seed(seed)
     composition = compose(extensions)
-    clinics = build(parameter_rows(params, scenario, composition), seed, point_ids=point_ids,
-                    reps=reps, rows=rows, composition=composition)
+    parameters = parameter_rows(params, scenario, composition)
+    check_size(parameters, np.arange(len(parameters)) if rows is None
+               else np.asarray(rows, dtype=np.int64), record_sessions)
+    clinics = build(parameters, seed, point_ids=point_ids, reps=reps, rows=rows,
+                    composition=composition)
     panel = run_to_end(clinics, record_sessions=record_sessions, parallel=parallel)
     return SimulationResult(
         dyads=make_table(summary_columns(clinics)),

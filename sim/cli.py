@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
+import numpy as np
+
 from sim.dashboard_cli import add_parser as add_dashboard_parser
 from sim.params import ParameterError, check_seed, check_value, markdown_table, table
 from sim.scenarios import SCENARIOS
@@ -137,10 +139,13 @@ def build_parser(extra: Iterable[AddCommands] = ()) -> argparse.ArgumentParser:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Simulate one clinic, print its summary, write tables and the figure."""
+    from sim.batch import check_size, parameter_rows
     from sim.run import run_clinic
 
     overrides = _clinic_overrides(args)
     check_seed(args.seed, "--seed")
+    check_size(parameter_rows(overrides, args.scenario), np.zeros(1, dtype=np.int64),
+               record_sessions=True)  # before --out is created
     out = writable_dir(args.out)
     report = run_clinic(seed=args.seed, scenario=args.scenario, overrides=overrides, out=out)
     print(report)

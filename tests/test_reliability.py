@@ -169,3 +169,35 @@ def test_one_rule_for_seeds(tmp_path):
                           str(tmp_path / "run")], capture_output=True, text=True)
     assert cli.returncode == 2 and "--seed must be a whole number from 0, got -1" in cli.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_a_sweep_stops_after_a_run_of_failing_chunks(tmp_path, monkeypatch):
+    from experiments import chunks
+    from experiments.runner import FAILURES_IN_A_ROW
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(chunks, "simulate", broken)
+    outcome = run_sweep(spec(replicates=20), tmp_path, chunk_size=1)  # 40 chunks
+    assert outcome.planned == 40 and outcome.done == 0
+    assert FAILURES_IN_A_ROW <= len(outcome.failed) < 40
+    assert "in a row failed" in outcome.stopped
+
+
+def test_a_run_too_large_for_memory_is_refused_before_allocating(tmp_path, monkeypatch):
+    from sim import batch
+    from sim.batch import ClinicTooLarge, simulate
+
+    monkeypatch.setattr(batch, "available_memory", lambda: 2**30)  # a 1 GiB machine
+    with pytest.raises(ClinicTooLarge, match=r"200,000 patients with the per-session panel "
+                                             r"would need about 2.0 GiB"):
+        simulate({"n_clinicians": 2000, "patients_per_clinician": 100}, record_sessions=True)
+    big = from_dict({
+        "experiment": {"name": "big", "record": ["dyads", "sessions"]},
+        "clinic": {"n_clinicians": 2000, "patients_per_clinician": 100},
+        "design": {"kind": "list", "points": [{"repair_skill": 0.5}]},
+    })
+    with pytest.raises(StoreError, match=r"a chunk of this sweep .* would need about"):
+        run_sweep(big, tmp_path / "out")
+    assert not (tmp_path / "out" / "manifest.json").exists()
