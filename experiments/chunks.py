@@ -8,6 +8,7 @@ progress bar: a worker starts in about half the time.
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import sys
 import time
@@ -18,10 +19,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from experiments.store import Store, now
+from experiments.store import Store, now, versions
 from sim.batch import KEY_COLUMNS, simulate
 from sim.composition import compose
-from sim.io import write_parquet
+from sim.io import file_digest, write_parquet
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class ChunkTask:
     record_sessions: bool
     extensions: tuple[str, ...] = ()
     model_fingerprint: str = ""
+    points_per_chunk: int = 0
 
 
 def run_chunk(task: ChunkTask) -> dict[str, Any]:
@@ -56,14 +58,23 @@ def run_chunk(task: ChunkTask) -> dict[str, Any]:
                       extensions=composition.extensions)
     store = Store(task.root)
     dyads = with_varied(result.dyads, task.varied)
-    write_parquet(dyads, store.part("runs", task.chunk), statistics=KEY_COLUMNS)
+    files = {"runs": write_parquet(dyads, store.part("runs", task.chunk),
+                                   statistics=KEY_COLUMNS)}
     if task.record_sessions and result.sessions is not None:
-        write_parquet(result.sessions, store.part("sessions", task.chunk),
-                      statistics=(*KEY_COLUMNS, "session"))
+        files["sessions"] = write_parquet(result.sessions, store.part("sessions", task.chunk),
+                                          statistics=(*KEY_COLUMNS, "session"))
     return {"chunk": task.chunk, "status": "ok", "rows": dyads.num_rows,
             "dyad_sessions": result.dyad_sessions,
             "seconds": round(time.perf_counter() - started, 4), "finished": now(),
-            "worker": os.getpid()}
+            "worker": os.getpid(), "points_per_chunk": task.points_per_chunk,
+            "files": {table: file_digest(path) for table, path in files.items()},
+            "model_fingerprint": composition.fingerprint[:16], "versions": _versions()}
+
+
+@functools.cache
+def _versions() -> dict[str, str]:
+    """Return this worker's versions of the project and the libraries that decide numbers."""
+    return versions()
 
 
 def with_varied(dyads: pa.Table, varied: pd.DataFrame) -> pa.Table:

@@ -49,6 +49,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     summ.add_argument("dir", help="results directory of a sweep")
     summ.set_defaults(func=cmd_summarize)
 
+    ver = sub.add_parser(
+        "verify", help="check that a sweep's directory holds all its results, undamaged",
+        description="Check DIR: the manifest, the design's checksum, and every planned chunk's "
+                    "receipt and part files (present, with the size and checksum recorded when "
+                    "they were written). Writes nothing; exit status 1 if anything is wrong "
+                    "(running the sweep again recomputes damaged or missing chunks).")
+    ver.add_argument("dir", help="results directory of a sweep")
+    ver.set_defaults(func=cmd_verify)
+
     sens = sub.add_parser(
         "sensitivity", help="Sobol indices of an outcome (sobol designs)",
         description="Compute first-order and total Sobol indices (SALib) of one outcome of a "
@@ -175,6 +184,23 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     outcome = _run(spec, _checked_out(args.out), args)
     return EXIT_FAILED_CHUNKS if outcome.failed else 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Check a sweep's directory; exit 1 if anything is missing or damaged."""
+    from experiments.store import Store, StoreError
+
+    directory = Path(args.dir)
+    if not directory.is_dir():
+        raise UsageError(f"'{directory}' is not a directory")
+    try:
+        verified, problems = Store(directory).verify()
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    print(f"{verified} chunks verified, {len(problems)} problems in {directory}")
+    return 1 if problems else 0
 
 
 def cmd_summarize(args: argparse.Namespace) -> int:

@@ -147,6 +147,7 @@ def plan_chunks(spec: SweepSpec, design: pd.DataFrame, layout: dict[str, Any],
                 point_ids=design["point_id"].to_numpy()[start:stop], rep=rep, seed=spec.seed,
                 varied=varied.iloc[start:stop], record_sessions="sessions" in spec.record,
                 extensions=spec.extensions, model_fingerprint=fingerprint,
+                points_per_chunk=size,
             )
 
 
@@ -221,11 +222,11 @@ def _run_locked(spec: SweepSpec, store: Store, *, executor: Executor | None,
     previous = store.check_compatible(spec)
     design = build_design(spec)
     layout = plan_layout(spec, design, chunk_size)
-    if previous is not None and chunk_size is not None \
-            and previous["layout"]["points_per_chunk"] != layout["points_per_chunk"]:
-        raise StoreError(
-            f"--out '{store.root}' was written with chunk size "
-            f"{previous['layout']['points_per_chunk']}; resume with that chunk size or omit it")
+    if previous is not None:
+        written = store.check_layout(previous, len(design))["points_per_chunk"]
+        if chunk_size is not None and written != layout["points_per_chunk"]:
+            raise StoreError(f"--out '{store.root}' was written with chunk size {written}; "
+                             "resume with that chunk size or omit it")
     store.claim()
     manifest = store.initialise(spec, design, layout)
     layout = manifest["layout"]

@@ -32,7 +32,7 @@ from typing import Any
 import pandas as pd
 
 from experiments.spec import SweepSpec
-from sim.io import write_parquet, write_text
+from sim.io import file_digest, write_parquet, write_text
 
 
 class StoreError(ValueError):
@@ -181,8 +181,13 @@ class Store:
         self.write_manifest(manifest)
         for table in ("runs", *(("sessions",) if "sessions" in spec.record else ())):
             (self.root / table).mkdir(exist_ok=True)
-        if not self.design_path.exists():
+        # The design follows from the spec: a missing or damaged one is written again.
+        recorded = (previous or {}).get("design")
+        if (not self.design_path.exists() or not isinstance(recorded, dict)
+                or file_digest(self.design_path) != recorded):
             write_parquet(design, self.design_path)
+        manifest["design"] = file_digest(self.design_path)
+        self.write_manifest(manifest)
         return manifest
 
     @contextlib.contextmanager
@@ -250,10 +255,119 @@ class Store:
                 continue
         return receipts
 
+    def latest_receipts(self) -> dict[str, dict[str, Any]]:
+        """Return each chunk's latest receipt (a chunk recomputed after damage has two)."""
+        latest: dict[str, dict[str, Any]] = {}
+        for receipt in self.receipts():
+            if isinstance(receipt, dict) and isinstance(receipt.get("chunk"), str):
+                latest[receipt["chunk"]] = receipt
+        return latest
+
+    def damage(self, chunk: str, receipt: dict[str, Any], tables: tuple[str, ...],
+               checksums: bool = True) -> str | None:
+        """Return what is wrong with a committed chunk's part files, or None if nothing.
+
+        Each file must exist and, where the receipt recorded them (every receipt since the
+        store kept checksums), have the recorded size and CRC-32.
+        """
+        recorded = receipt.get("files") or {}
+        for table in tables:
+            path = self.part(table, chunk)
+            if not path.exists():
+                return f"{path} is missing"
+            expected = recorded.get(table)
+            if not isinstance(expected, dict):
+                continue
+            size = path.stat().st_size
+            if size != expected.get("size"):
+                return f"{path} has {size:,} bytes, the receipt says {expected.get('size'):,}"
+            if checksums and file_digest(path)["crc32"] != expected.get("crc32"):
+                return f"{path} does not have the checksum its receipt recorded"
+        return None
+
     def committed(self, tables: tuple[str, ...]) -> set[str]:
-        """Return the chunks whose receipt says ok and whose part files all exist."""
-        ok = {r["chunk"] for r in self.receipts() if r.get("status") == "ok"}
-        return {c for c in ok if all(self.part(t, c).exists() for t in tables)}
+        """Return the chunks whose latest receipt says ok and whose part files are intact.
+
+        A damaged chunk (a part missing, truncated or altered) is not committed: a resumed run
+        computes it again.
+        """
+        return {chunk for chunk, receipt in self.latest_receipts().items()
+                if receipt.get("status") == "ok" and self.damage(chunk, receipt, tables) is None}
+
+    def check_layout(self, manifest: dict[str, Any], points: int) -> dict[str, Any]:
+        """Return the manifest's chunk layout if the receipts agree with it, else refuse.
+
+        Raises
+        ------
+        StoreError
+            If the layout is not a whole number of points per chunk, does not cover the design,
+            or is not the layout the ledger's chunks were written with (an edited manifest).
+        """
+        layout = manifest.get("layout")
+        per_chunk = layout.get("points_per_chunk") if isinstance(layout, dict) else None
+        if isinstance(per_chunk, bool) or not isinstance(per_chunk, int) or per_chunk < 1:
+            raise StoreError(f"'{self.manifest_path}' has no valid layout.points_per_chunk "
+                             f"(a whole number >= 1, got {per_chunk!r}); restore the manifest "
+                             "or choose another --out")
+        if layout.get("points") != points:
+            raise StoreError(f"'{self.manifest_path}' says the design has {layout.get('points')}"
+                             f" points, the spec gives {points}; restore the manifest")
+        for chunk, receipt in self.latest_receipts().items():
+            written = receipt.get("points_per_chunk")
+            start = chunk[7:] if chunk.startswith("r") and "-p" in chunk else ""
+            misaligned = not start.isdigit() or int(start) % per_chunk != 0
+            if (written not in (None, 0, per_chunk)) or misaligned:
+                raise StoreError(
+                    f"'{self.manifest_path}' says {per_chunk} points per chunk but chunk "
+                    f"{chunk} of the ledger was written with "
+                    f"{written if written else 'another layout'}; the manifest was edited: "
+                    "restore it or choose another --out")
+        return layout
+
+    def verify(self) -> tuple[int, list[str]]:
+        """Check a whole results directory; return (chunks verified, problems found).
+
+        The manifest must be readable and hold a spec; the design must match its recorded
+        checksum; every planned chunk must have an ok receipt and intact part files (size and
+        CRC-32 as recorded); nothing is written.
+        """
+        manifest = self.read_manifest()
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("spec"), dict):
+            return 0, [f"'{self.manifest_path}' is missing or holds no sweep spec"]
+        try:
+            spec = SweepSpec.from_stored(manifest["spec"])
+        except (TypeError, KeyError, ValueError) as exc:
+            return 0, [f"'{self.manifest_path}' holds a spec that cannot be read ({exc})"]
+        problems: list[str] = []
+        recorded = manifest.get("design")
+        if not self.design_path.exists():
+            problems.append(f"{self.design_path} is missing")
+        elif isinstance(recorded, dict) and file_digest(self.design_path) != recorded:
+            problems.append(f"{self.design_path} does not have the checksum the manifest "
+                            "recorded")
+        try:
+            layout = self.check_layout(manifest, int((manifest.get("layout") or {})
+                                                     .get("points", -1)))
+        except StoreError as exc:
+            return 0, [*problems, str(exc)]
+        tables = ("runs", "sessions") if "sessions" in spec.record else ("runs",)
+        latest = self.latest_receipts()
+        verified = 0
+        per_rep = -(-layout["points"] // layout["points_per_chunk"])
+        for rep in range(int(manifest.get("replicates", spec.replicates))):
+            for k in range(per_rep):
+                chunk = f"r{rep:04d}-p{k * layout['points_per_chunk']:06d}"
+                receipt = latest.get(chunk)
+                if receipt is None or receipt.get("status") != "ok":
+                    problems.append(f"chunk {chunk} has not been computed"
+                                    + (" (it failed)" if receipt else ""))
+                    continue
+                wrong = self.damage(chunk, receipt, tables)
+                if wrong:
+                    problems.append(f"chunk {chunk}: {wrong}")
+                else:
+                    verified += 1
+        return verified, problems
 
     def append_receipt(self, receipt: dict[str, Any]) -> None:
         """Append one receipt to the ledger and make it durable."""

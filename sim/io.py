@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -83,6 +84,17 @@ def write_parquet(frame: pd.DataFrame | pa.Table, path: str | Path,
         pq.write_table(table, tmp, use_dictionary=categorical or False,
                        write_statistics=True if statistics is None else list(statistics))
     return Path(path)
+
+
+def file_digest(path: str | Path) -> dict[str, int]:
+    """Return a file's size and CRC-32 (what a receipt records, and a resume checks)."""
+    crc = 0
+    size = 0
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 22):
+            crc = zlib.crc32(block, crc)
+            size += len(block)
+    return {"size": size, "crc32": crc}
 
 
 def write_text(text: str, path: str | Path) -> Path:

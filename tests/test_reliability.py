@@ -201,3 +201,74 @@ def test_a_run_too_large_for_memory_is_refused_before_allocating(tmp_path, monke
     with pytest.raises(StoreError, match=r"a chunk of this sweep .* would need about"):
         run_sweep(big, tmp_path / "out")
     assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def damage_truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def damage_empty(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+def damage_flip(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def verify(root: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "experiments.cli", "verify", str(root)],
+                          capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("damage", [damage_truncate, damage_empty, damage_flip])
+def test_a_damaged_part_is_found_and_computed_again(tmp_path, damage, uninterrupted):
+    run_sweep(spec(), tmp_path, chunk_size=1)
+    assert verify(tmp_path).returncode == 0
+    part = sorted((tmp_path / "runs").glob("part-*.parquet"))[1]
+    damage(part)
+    found = verify(tmp_path)
+    assert found.returncode == 1 and part.name in found.stderr, found.stderr
+    outcome = run_sweep(spec(), tmp_path, chunk_size=1)
+    assert outcome.done == 1 and outcome.skipped == outcome.planned - 1
+    pd.testing.assert_frame_equal(runs(tmp_path), uninterrupted)
+    assert verify(tmp_path).returncode == 0
+
+
+def test_a_damaged_design_is_written_again(tmp_path):
+    run_sweep(spec(), tmp_path, chunk_size=1)
+    design = (tmp_path / "design.parquet").read_bytes()
+    damage_flip(tmp_path / "design.parquet")
+    assert "design.parquet does not have the checksum" in verify(tmp_path).stderr
+    outcome = run_sweep(spec(), tmp_path, chunk_size=1)
+    assert outcome.done == 0
+    assert (tmp_path / "design.parquet").read_bytes() == design
+    pd.read_parquet(tmp_path / "design.parquet")
+
+
+def test_an_edited_chunk_layout_is_refused(tmp_path):
+    import json
+
+    run_sweep(spec(), tmp_path, chunk_size=2)
+    manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    manifest["layout"]["points_per_chunk"] = 1
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(StoreError, match=r"says 1 points per chunk but chunk .* was written "
+                                         r"with 2; the manifest was edited"):
+        run_sweep(spec(), tmp_path)
+    manifest["layout"]["points_per_chunk"] = "two"
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(StoreError, match=r"no valid layout.points_per_chunk"):
+        run_sweep(spec(), tmp_path)
+    assert verify(tmp_path).returncode == 1
+
+
+def test_receipts_carry_the_workers_model_and_versions(tmp_path):
+    from sim.composition import CORE
+
+    run_sweep(spec(replicates=1), tmp_path, chunk_size=1)
+    receipts = Store(tmp_path).receipts()
+    assert receipts and all(r["model_fingerprint"] == CORE.fingerprint[:16] for r in receipts)
+    assert all(set(r["versions"]) >= {"project", "numpy", "numba"} for r in receipts)
+    assert all(r["files"]["runs"]["size"] > 0 for r in receipts)
