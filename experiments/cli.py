@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from sim import cli as sim_cli
 from sim.cli import UsageError
@@ -47,6 +48,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         description="Write summary.parquet and summary.csv into DIR: per design point, the "
                     "mean over replicated clinics of each outcome with a 95%% t-interval.")
     summ.add_argument("dir", help="results directory of a sweep")
+    summ.add_argument("--allow-incomplete", action="store_true",
+                      help="summarise even if chunks are missing or damaged (said on stderr)")
     summ.set_defaults(func=cmd_summarize)
 
     ver = sub.add_parser(
@@ -64,6 +67,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                     "finished sobol sweep; write a CSV and a bar chart into DIR.")
     sens.add_argument("dir", help="results directory of a sobol sweep")
     sens.add_argument("--outcome", required=True, help="outcome, e.g. dropout_rate")
+    sens.add_argument("--allow-incomplete", action="store_true",
+                      help="compute even if chunks are missing or damaged (said on stderr)")
     sens.set_defaults(func=cmd_sensitivity)
 
     study = sub.add_parser(
@@ -134,7 +139,7 @@ def _run(spec, out: Path, args: argparse.Namespace):
             raise UsageError(f"--{option.replace('_', '-')} must be a whole number >= 1, "
                              f"got {value}")
     created = not out.exists()
-    out = sim_cli.writable_dir(out) if created else out
+    out = sim_cli.writable_dir(out)  # an existing one is probed too (nothing left behind)
     if not args.serial and args.dask_local is None and args.dask_scheduler is None:
         from experiments.pool import start_pool_server
 
@@ -203,13 +208,26 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _warn_incomplete(store: Any, allow_incomplete: bool) -> None:
+    """With --allow-incomplete, say loudly on stderr what the analysis goes without."""
+    if not allow_incomplete or not store.root.is_dir():
+        return
+    problems = store.require_complete(allow_incomplete=True)
+    if problems:
+        print(f"warning: '{store.root}' is incomplete ({len(problems)} problems, e.g. "
+              f"{problems[0]}); analysing what is there because of --allow-incomplete",
+              file=sys.stderr)
+
+
 def cmd_summarize(args: argparse.Namespace) -> int:
     """Summarise a sweep."""
+    from experiments.store import Store, StoreError
     from experiments.summarize import summarize
 
     try:
-        summary = summarize(args.dir)
-    except FileNotFoundError as exc:
+        _warn_incomplete(Store(args.dir), args.allow_incomplete)
+        summary = summarize(args.dir, allow_incomplete=args.allow_incomplete)
+    except (FileNotFoundError, StoreError) as exc:
         raise UsageError(str(exc)) from None
     print(f"{len(summary)} points summarised; wrote {Path(args.dir) / 'summary.parquet'} and "
           f"{Path(args.dir) / 'summary.csv'}")
@@ -219,10 +237,12 @@ def cmd_summarize(args: argparse.Namespace) -> int:
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     """Sobol indices of one outcome."""
     from experiments.sensitivity import SensitivityError, sobol_indices
+    from experiments.store import Store, StoreError
 
     try:
-        table = sobol_indices(args.dir, args.outcome)
-    except (SensitivityError, FileNotFoundError) as exc:
+        _warn_incomplete(Store(args.dir), args.allow_incomplete)
+        table = sobol_indices(args.dir, args.outcome, allow_incomplete=args.allow_incomplete)
+    except (SensitivityError, FileNotFoundError, StoreError) as exc:
         raise UsageError(str(exc)) from None
     print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     print(f"wrote {Path(args.dir) / f'sensitivity-{args.outcome}.csv'} and .png")

@@ -60,6 +60,9 @@ def _dask(n_workers: int | None, address: str | None) -> Iterator[Executor]:
             client = Client(address, timeout="10s")
         except (OSError, TimeoutError) as exc:
             raise ExecutorError(f"--dask-scheduler '{address}' cannot be reached ({exc})") from None
+        except ValueError as exc:  # not an address at all
+            raise ExecutorError(f"--dask-scheduler '{address}' is not a scheduler address, e.g. "
+                                f"tcp://host:8786 ({exc})") from None
         with client:
             yield client.get_executor(pure=False)
         return

@@ -24,7 +24,8 @@ class SensitivityError(ValueError):
     """A sensitivity analysis that cannot be done on this directory."""
 
 
-def sobol_indices(root: str | Path, outcome: str, seed: int = 1) -> pd.DataFrame:
+def sobol_indices(root: str | Path, outcome: str, seed: int = 1,
+                  allow_incomplete: bool = False) -> pd.DataFrame:
     """Compute Sobol indices of ``outcome`` for a finished ``sobol`` sweep.
 
     Writes ``sensitivity-<outcome>.csv`` and ``sensitivity-<outcome>.png`` into the directory.
@@ -46,11 +47,13 @@ def sobol_indices(root: str | Path, outcome: str, seed: int = 1) -> pd.DataFrame
     manifest = store.read_manifest()
     if manifest is None:
         raise SensitivityError(f"'{store.root}' holds no sweep")
+    if not isinstance(manifest.get("spec"), dict):
+        raise SensitivityError(f"'{store.manifest_path}' holds no sweep spec; restore it")
     spec = SweepSpec.from_stored(manifest["spec"])
     if spec.kind != "sobol":
         raise SensitivityError(f"'{store.root}' holds a '{spec.kind}' design; Sobol indices need "
                                "a sobol design")
-    summary = summarize(root).sort_values("point_id")
+    summary = summarize(root, allow_incomplete=allow_incomplete).sort_values("point_id")
     if len(summary) != manifest["layout"]["points"] or summary[outcome].isna().any():
         raise SensitivityError(f"'{store.root}' is incomplete or {outcome} is undefined at some "
                                "points; finish the sweep first")

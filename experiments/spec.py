@@ -147,6 +147,9 @@ def load(path: str | Path) -> SweepSpec:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SpecError(f"cannot read spec file '{path}' ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"spec file '{path}' is not UTF-8 text (byte {exc.start}); save it as "
+                        "UTF-8") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

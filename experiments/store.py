@@ -119,10 +119,15 @@ class Store:
         if not self.manifest_path.exists():
             return None
         try:
-            return json.loads(self.manifest_path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
+            manifest = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise StoreError(f"'{self.manifest_path}' is unreadable ({exc}); "
                              "choose another --out") from None
+        if not isinstance(manifest, dict):
+            raise StoreError(f"'{self.manifest_path}' is not a sweep's manifest (a JSON object "
+                             f"was expected, found {type(manifest).__name__}); restore it or "
+                             "choose another --out")
+        return manifest
 
     def check_compatible(self, spec: SweepSpec) -> dict[str, Any] | None:
         """Refuse a directory written by another spec; return its manifest if any.
@@ -368,6 +373,28 @@ class Store:
                 else:
                     verified += 1
         return verified, problems
+
+    def require_complete(self, allow_incomplete: bool = False) -> list[str]:
+        """Refuse to analyse a sweep that is not complete and intact (see :meth:`verify`).
+
+        Returns
+        -------
+        list of str
+            The problems, when ``allow_incomplete`` lets the analysis go on without them (the
+            caller says so loudly).
+
+        Raises
+        ------
+        StoreError
+            Saying how many chunks are missing or damaged, the first of them, and what to do.
+        """
+        _, problems = self.verify()
+        if problems and not allow_incomplete:
+            raise StoreError(
+                f"'{self.root}' is not complete: {len(problems)} problem"
+                f"{'s' if len(problems) > 1 else ''} ({problems[0]}); run the sweep again to "
+                "complete it (alliance verify lists them all), or pass --allow-incomplete")
+        return problems
 
     def append_receipt(self, receipt: dict[str, Any]) -> None:
         """Append one receipt to the ledger and make it durable."""

@@ -83,15 +83,26 @@ def _mean_interval(values: np.ndarray) -> tuple[float, float, float]:
     return mean, mean - half, mean + half
 
 
-def summarize(root: str | Path) -> pd.DataFrame:
+def summarize(root: str | Path, allow_incomplete: bool = False) -> pd.DataFrame:
     """Summarise a sweep's results directory; write ``summary.parquet`` and ``summary.csv``.
+
+    Parameters
+    ----------
+    root : str or Path
+        The sweep's directory.
+    allow_incomplete : bool
+        Summarise the chunks that are there even if some are missing or damaged (otherwise
+        refused: a summary over fewer replicates than planned looks like a complete one).
 
     Raises
     ------
     FileNotFoundError
         If the directory holds no committed results.
+    StoreError
+        If the sweep is incomplete or damaged and ``allow_incomplete`` is false.
     """
     store = Store(root)
+    store.require_complete(allow_incomplete)
     parts = sorted(store.part("runs", c) for c in store.committed(("runs",)))
     if not parts:
         raise FileNotFoundError(f"'{store.root}' holds no committed results to summarise")

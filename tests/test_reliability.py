@@ -7,10 +7,13 @@ unreadable by others.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
+import tomllib
 from concurrent.futures import Executor, Future
 from pathlib import Path
 
@@ -248,8 +251,6 @@ def test_a_damaged_design_is_written_again(tmp_path):
 
 
 def test_an_edited_chunk_layout_is_refused(tmp_path):
-    import json
-
     run_sweep(spec(), tmp_path, chunk_size=2)
     manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
     manifest["layout"]["points_per_chunk"] = 1
@@ -272,3 +273,113 @@ def test_receipts_carry_the_workers_model_and_versions(tmp_path):
     assert receipts and all(r["model_fingerprint"] == CORE.fingerprint[:16] for r in receipts)
     assert all(set(r["versions"]) >= {"project", "numpy", "numba"} for r in receipts)
     assert all(r["files"]["runs"]["size"] > 0 for r in receipts)
+
+
+SOBOL = '''[experiment]
+name = "g"
+replicates = 2
+[clinic]
+n_clinicians = 2
+patients_per_clinician = 3
+max_sessions = 5
+[design]
+kind = "sobol"
+samples = 2
+[design.parameters]
+repair_skill = { low = 0.1, high = 0.9 }
+attunement = { low = 0.1, high = 0.9 }
+'''
+
+
+@pytest.fixture(scope="module")
+def sobol_sweep(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("sobol")
+    (root / "spec.toml").write_text(SOBOL, encoding="utf-8")
+    run_sweep(from_dict(tomllib.loads(SOBOL)), root / "out")
+    return root
+
+
+def alliance(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "experiments.cli", *args],
+                          capture_output=True, text=True)
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def copy_of(sweep: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(sweep / "out", tmp_path / "out"))
+
+
+def edit_manifest(root: Path, change) -> None:
+    manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    (root / "manifest.json").write_text(json.dumps(change(manifest)), encoding="utf-8")
+
+
+@pytest.mark.parametrize(("case", "command", "message"), [
+    ("manifest_list", "sweep", "is not a sweep's manifest"),
+    ("manifest_null", "sweep", "is not a sweep's manifest"),
+    ("manifest_per_chunk_0", "sweep", "no valid layout.points_per_chunk"),
+    ("manifest_per_chunk_text", "sweep", "no valid layout.points_per_chunk"),
+    ("ledger_junk", "sweep", None),
+    ("part_truncated", "summarize", "is not complete: 1 problem"),
+    ("part_missing", "sensitivity", "is not complete: 1 problem"),
+    ("no_spec", "sensitivity", "holds no sweep spec"),
+])
+def test_the_catalogue_of_damaged_directories(sobol_sweep, tmp_path, case, command, message):
+    """One line and exit 2 (or, for junk ledger lines, a clean resume); nothing changed."""
+    out = copy_of(sobol_sweep, tmp_path)
+    part = sorted((out / "runs").glob("part-*.parquet"))[0]
+    if case == "manifest_list":
+        (out / "manifest.json").write_text("[]", encoding="utf-8")
+    elif case == "manifest_null":
+        (out / "manifest.json").write_text("null", encoding="utf-8")
+    elif case == "manifest_per_chunk_0":
+        edit_manifest(out, lambda m: m | {"layout": m["layout"] | {"points_per_chunk": 0}})
+    elif case == "manifest_per_chunk_text":
+        edit_manifest(out, lambda m: m | {"layout": m["layout"] | {"points_per_chunk": "1"}})
+    elif case == "ledger_junk":
+        with (out / "ledger.jsonl").open("a", encoding="utf-8") as ledger:
+            ledger.write('42\nnull\n{"status": "ok"}\n"x"\n[1]\n')
+    elif case == "part_truncated":
+        damage_truncate(part)
+    elif case == "part_missing":
+        part.unlink()
+    elif case == "no_spec":
+        edit_manifest(out, lambda m: {k: v for k, v in m.items() if k != "spec"})
+    before = snapshot(out)
+    args = {"sweep": ["sweep", str(sobol_sweep / "spec.toml"), "--out", str(out), "--serial",
+                      "--quiet"],
+            "summarize": ["summarize", str(out)],
+            "sensitivity": ["sensitivity", str(out), "--outcome", "dropout_rate"]}[command]
+    result = alliance(*args)
+    if message is None:
+        assert result.returncode == 0 and "0 chunks run, 2 already done" in result.stdout
+        return
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert snapshot(out) == before
+
+
+def test_an_incomplete_sweep_is_analysed_only_when_asked_and_said_so(sobol_sweep, tmp_path):
+    out = copy_of(sobol_sweep, tmp_path)
+    sorted((out / "runs").glob("part-*.parquet"))[1].unlink()
+    result = alliance("summarize", str(out), "--allow-incomplete")
+    assert result.returncode == 0
+    assert "warning:" in result.stderr and "--allow-incomplete" in result.stderr
+
+
+def test_a_spec_that_is_not_utf8_and_a_scheduler_that_is_no_address(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_bytes(b'[experiment]\nname = "\xff\xfe"\n')
+    result = alliance("sweep", str(bad), "--out", str(tmp_path / "o1"), "--serial")
+    assert result.returncode == 2 and "is not UTF-8 text" in result.stderr
+    good = tmp_path / "good.toml"
+    good.write_text(SOBOL, encoding="utf-8")
+    result = alliance("sweep", str(good), "--out", str(tmp_path / "o2"), "--dask-scheduler",
+                      "notanaddress", "--quiet")
+    assert result.returncode == 2 and "is not a scheduler address" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "o1").exists() and not (tmp_path / "o2").exists()
