@@ -89,7 +89,8 @@ _TABLE: tuple[Param, ...] = (
           "weekly psychotherapy of about 20 sessions (MODEL.md section 2)", "clinic",
           integer=True),
     Param("min_sessions", 6, 1, 200, "sessions",
-          "sessions before an ending on recovery ('good enough') is possible",
+          "sessions before an ending on recovery ('good enough') is possible (above "
+          "max_sessions: none, every course runs its planned length)",
           "good-enough level model (Barkham et al. 2006)", "clinic", integer=True),
     Param("early_session", 3, 1, 200, "session", "session whose WAI is the 'early alliance'",
           "Flückiger et al. 2018 use early alliance, typically session 3", "instrument",

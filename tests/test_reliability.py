@@ -383,3 +383,36 @@ def test_a_spec_that_is_not_utf8_and_a_scheduler_that_is_no_address(tmp_path):
     assert result.returncode == 2 and "is not a scheduler address" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "o1").exists() and not (tmp_path / "o2").exists()
+
+
+def test_a_worker_with_another_model_fails_its_chunk(tmp_path):
+    from experiments import chunks
+    from experiments.designs import build_design
+    from experiments.runner import plan_chunks, plan_layout
+
+    sweep = spec(replicates=1)
+    design = build_design(sweep)
+    task = next(plan_chunks(sweep, design, plan_layout(sweep, design, 1), set(), tmp_path))
+    wrong = chunks.ChunkTask(**{**task.__dict__, "model_fingerprint": "0123456789abcdef"})
+    with pytest.raises(RuntimeError, match=r"this worker's model \(fingerprint .*\) is not the "
+                                           r"sweep's \(0123456789abcdef\)"):
+        chunks.run_chunk(wrong)
+    assert not list(tmp_path.rglob("*.parquet"))
+
+
+def test_runs_being_a_file_and_an_unwritable_out_are_refused(tmp_path, monkeypatch):
+    (tmp_path / "runs").write_text("not a folder", encoding="utf-8")
+    with pytest.raises(StoreError, match="is not empty and holds no sweep"):
+        run_sweep(spec(), tmp_path)
+    assert (tmp_path / "runs").read_text(encoding="utf-8") == "not a folder"
+
+    import tempfile
+
+    from sim.cli import UsageError, writable_dir
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", refuse)
+    with pytest.raises(UsageError, match="is not a writable directory"):
+        writable_dir(tmp_path)
