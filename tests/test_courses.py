@@ -1,4 +1,6 @@
-"""The course kernel (sim/courses.py) gives the session kernel's numbers, bit for bit.
+"""The course driver gives the single-session driver's numbers, bit for bit.
+
+Both are generated from the phases by sim/codegen.py.
 
 Every comparison is of whole record arrays as bytes: every field of every dyad, the state, the
 observations, the counts, the status, the last session's events.
