@@ -105,6 +105,13 @@ def draw_expression(draw: Draw) -> str:
     return f"{fn}(key, streams[{draw.slot}])"
 
 
+def _inputs(step: Phase | Event) -> tuple[str, ...]:
+    """Return the names a step reads: its arguments, and its ``only_if`` flag."""
+    if isinstance(step, Event) or not step.only_if:
+        return step.reads
+    return (*step.reads, step.only_if)
+
+
 def _phase_name(step: Phase) -> str:
     return f"PHASE_{step.name}"
 
@@ -123,7 +130,7 @@ def source(composition: Composition) -> str:
         reads: list[str] = []
         writes: list[str] = []
         for step in steps:
-            for name in step.reads:
+            for name in _inputs(step):
                 if name not in bound and name not in reads:
                     reads.append(name)
             out = (step.name,) if isinstance(step, Event) else step.writes
@@ -270,10 +277,8 @@ def source(composition: Composition) -> str:
             value += " != 0.0"
         return f"{indent}{name} = {value}"
 
-    def call_line(step: Phase, indent: str) -> str:
-        targets = ", ".join(step.writes)
-        if len(step.writes) == 1:
-            targets = step.writes[0]
+    def call_line(step: Phase, indent: str, prefix: str = "") -> str:
+        targets = ", ".join(prefix + name for name in step.writes)
         return f"{indent}{targets} = {_phase_name(step)}({', '.join(step.reads)})"
 
     # One session over lanes 0 .. m-1.
@@ -292,7 +297,7 @@ def source(composition: Composition) -> str:
         emit("    for j in range(m):")
         bound: set[str] = set()
         for step in loop:
-            for name in step.reads:
+            for name in _inputs(step):
                 kind = layout.source_of(name)
                 if name in bound or kind in ("param", "session"):
                     continue
@@ -309,6 +314,12 @@ def source(composition: Composition) -> str:
                     emit(f"        {step.name} = {step.name} if {step.only_if} else 0")
                 emit(f"        open_{step.name} += {step.name} == 2")
                 bound.add(step.name)
+            elif step.only_if:  # computed everywhere, kept only where the flag holds
+                emit(call_line(step, "        ", prefix="new_"))
+                for name in step.writes:
+                    emit(f"        {name} = new_{name} if {step.only_if} else "
+                         f"{step.fallback(name)}")
+                bound |= set(step.writes)
             else:
                 emit(call_line(step, "        "))
                 bound |= set(step.writes)
@@ -385,9 +396,16 @@ def source(composition: Composition) -> str:
                  f"{step.probability})")
             bound.add(step.name)
             continue
-        for name in step.reads:
+        for name in _inputs(step):
             scalar_read(name)
-        emit(call_line(step, "    "))
+        if step.only_if:  # the step's work is skipped where its flag is 0
+            for name in step.writes:
+                if name not in step.reads:
+                    emit(f"    {name} = {step.fallback(name)}")
+            emit(f"    if {step.only_if}:")
+            emit(call_line(step, "        "))
+        else:
+            emit(call_line(step, "    "))
         bound |= set(step.writes)
         # A field is written back right after the last step that changes it, so that its
         # value need not stay in a register (or on the stack) to the end of the session.

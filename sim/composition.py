@@ -171,6 +171,9 @@ def _check(composition: Composition) -> None:
                 raise ExtensionError(f"{where} runs every session but comes after a phase that "
                                      "runs when a course ends")
             ended = ended or step.when == "ended"
+            if step.only_if is not None and step.only_if not in flags:
+                raise ExtensionError(f"{where}: only_if '{step.only_if}' must be a flag set by "
+                                     "an earlier step (an event, or a phase output in flags=)")
             for name in step.reads:
                 if name not in known:
                     raise ExtensionError(
@@ -193,7 +196,8 @@ def _fingerprint(extensions: Sequence[Extension]) -> str:
         for step in extension.phases:
             digest.update(repr(step if isinstance(step, Event) else
                                (step.name, step.reads, step.writes, step.flags, step.when,
-                                step.vector, step.after, step.before)).encode())
+                                step.vector, step.after, step.before, step.only_if,
+                                step.otherwise)).encode())
             if isinstance(step, Phase):
                 digest.update(step.source_hash().encode())
     return digest.hexdigest()

@@ -81,13 +81,15 @@ def perceived_strain(pressure, sensitivity, tolerance, bond, need_competence, st
     return strain_now, logit
 
 
-@phase(writes=("confrontation_logit",))
+@phase(writes=("confrontation_logit",), only_if="rupture_occurs",
+       otherwise={"confrontation_logit": 0.0})
 def rupture_type(hostility, confrontation_base, confrontation_hostility):
     """2. The log-odds that a rupture is a confrontation (moving against), not a withdrawal."""
     return confrontation_base + confrontation_hostility * hostility
 
 
-@phase(writes=("notice_chance", "report_chance", "repair_logit"))
+@phase(writes=("notice_chance", "report_chance", "repair_logit"), only_if="rupture_occurs",
+       otherwise={"notice_chance": 0.0, "report_chance": 0.0, "repair_logit": 0.0})
 def detection(confrontation, attunement_now, repair_skill_now, bond, warmth, sensitivity,
               withdrawal_visibility, repair_base, repair_skill_weight, repair_bond_weight,
               repair_warmth_weight, repair_sensitivity_weight, report_confrontation,
@@ -109,7 +111,12 @@ def detection(confrontation, attunement_now, repair_skill_now, bond, warmth, sen
                "unrepaired_confrontation", "rupture", "rupture_detected", "rupture_repaired",
                "rupture_patient_reported", "withdrawals", "confrontations", "detected",
                "repaired", "reported"),
-       flags=("rupture_detected", "rupture_repaired", "rupture_patient_reported"))
+       flags=("rupture_detected", "rupture_repaired", "rupture_patient_reported"),
+       only_if="rupture_occurs",
+       otherwise={"work": 1.0, "engagement_kept": 1.0, "need_boost": 0.0,
+                  "unrepaired_confrontation": 0.0, "rupture": NO_RUPTURE,
+                  "rupture_detected": False, "rupture_repaired": False,
+                  "rupture_patient_reported": False})
 def rupture_consequences(rupture_occurs, confrontation, noticed, repair_succeeds,
                          patient_reported, bond, strain, sensitivity, trust, withdrawals,
                          confrontations, detected, repaired, reported, repair_time,

@@ -57,14 +57,14 @@ def _plan(steps: tuple[Phase | Event, ...],
     plan: list[tuple[Any, ...]] = []
     for step in steps:
         if isinstance(step, Event):
-            plan.append((None, step, by_name[step.draw], ()))
+            plan.append((None, step, by_name[step.draw], (), None))
             continue
         getter = operator.itemgetter(*step.reads)
         arguments = (getter if len(step.reads) > 1
                      else (lambda values, get=getter: (get(values),)))
         plan.append((plain(step.py_func), arguments,
                      tuple(by_argument[n] for n in step.reads if n in by_argument),
-                     step.writes[0] if len(step.writes) == 1 else step.writes))
+                     step.writes[0] if len(step.writes) == 1 else step.writes, step))
     return tuple(plan)
 
 
@@ -87,13 +87,16 @@ def run_steps(steps: tuple[Phase | Event, ...], values: dict[str, Any],
     composition : Composition
         The model the steps belong to (its draws).
     """
-    for function, arguments, draws, writes in _plan(tuple(steps), composition.draws):
+    for function, arguments, draws, writes, step in _plan(tuple(steps), composition.draws):
         if function is None:  # a chance event: 1 with probability sigmoid(logit), or chance
             event = arguments
             happens = event.only_if is None or values[event.only_if]
             chance = (sigmoid(values[event.logit]) if event.logit is not None
                       else values[event.chance])
             values[event.name] = int(bool(happens) and draw(draws) < chance)
+            continue
+        if step.only_if and not values[step.only_if]:  # the step does not run
+            values.update(step.otherwise)  # (outputs that are arguments keep their values)
             continue
         for d in draws:
             values[d.argument] = draw(d)

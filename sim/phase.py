@@ -60,6 +60,12 @@ class Phase:
         loop of its own so that its neighbours' loops still run several dyads at a time.
     after, before : str or None
         Where an extension's phase goes: after or before the phase or event of that name.
+    only_if : str or None
+        A flag computed earlier: where it is 0 the phase does not run, and each output keeps
+        its value on the way in (an output that is also an argument) or takes its value in
+        ``otherwise``.
+    otherwise : tuple of (str, value)
+        Those values, for outputs that are not arguments.
     """
 
     name: str
@@ -71,6 +77,8 @@ class Phase:
     vector: bool = True
     after: str | None = None
     before: str | None = None
+    only_if: str | None = None
+    otherwise: tuple[tuple[str, Any], ...] = ()
     kernel: Any = field(default=None, repr=False)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -90,10 +98,16 @@ class Phase:
             text = marshal.dumps(self.py_func.__code__)
         return hashlib.sha256(text).hexdigest()
 
+    def fallback(self, name: str) -> str:
+        """Return the expression an output takes where ``only_if`` is 0 (see the class)."""
+        values = dict(self.otherwise)
+        return repr(values[name]) if name in values else name
+
 
 def phase(*, writes: Sequence[str], flags: Sequence[str] = (), when: str = "session",
-          vector: bool = True, after: str | None = None,
-          before: str | None = None) -> Callable[[Callable[..., Any]], Phase]:
+          vector: bool = True, after: str | None = None, before: str | None = None,
+          only_if: str | None = None,
+          otherwise: dict[str, Any] | None = None) -> Callable[[Callable[..., Any]], Phase]:
     """Declare a phase: decorate a scalar function returning the values named in ``writes``.
 
     Parameters
@@ -109,6 +123,12 @@ def phase(*, writes: Sequence[str], flags: Sequence[str] = (), when: str = "sess
         that stops vectorisation and gets a loop of its own.
     after, before : str, optional
         For an extension's phase: the phase or event it follows or precedes.
+    only_if : str, optional
+        A flag: the phase runs only where it is 1 (a session with a rupture, say). Drivers then
+        skip its work (the single-session driver) or keep its outputs only there (the lanes).
+    otherwise : dict, optional
+        With ``only_if``: the value of each output that is not also an argument where the phase
+        does not run (an output that is an argument keeps its value).
 
     Returns
     -------
@@ -131,10 +151,16 @@ def phase(*, writes: Sequence[str], flags: Sequence[str] = (), when: str = "sess
                     p.empty:
                 raise ValueError(f"phase '{function.__name__}': argument '{p.name}' must be a "
                                  "plain positional name (no defaults, *args or **kwargs)")
+        reads = tuple(signature.parameters)
+        missing = [n for n in writes if only_if and n not in reads and n not in (otherwise or {})]
+        if missing:
+            raise ValueError(f"phase '{function.__name__}' runs only_if '{only_if}': give the "
+                             f"value of {missing} where it does not run (otherwise=...)")
         kernel = numba.njit(inline="always", error_model="numpy")(function)
-        return Phase(name=function.__name__, py_func=function,
-                     reads=tuple(signature.parameters), writes=writes, flags=tuple(flags),
-                     when=when, vector=vector, after=after, before=before, kernel=kernel)
+        return Phase(name=function.__name__, py_func=function, reads=reads, writes=writes,
+                     flags=tuple(flags), when=when, vector=vector, after=after, before=before,
+                     only_if=only_if, otherwise=tuple((otherwise or {}).items()),
+                     kernel=kernel)
 
     return decorate
 

@@ -234,3 +234,31 @@ def test_an_extension_with_its_own_draw_and_a_closing_step():
     pd.testing.assert_frame_equal(by_courses.drop(columns=["mood", "closing_mood"]), core)
     with pytest.raises(ExtensionError, match="two draw slots"):
         compose([Extension("clash", draws=(Draw("other", "normal", 14),))])
+
+
+@phase(writes=("repair_glow",), after="rupture_consequences", only_if="rupture_occurs")
+def _glow_after_ruptures(repair_glow, bond):
+    return repair_glow + bond
+
+
+def test_a_step_that_runs_only_where_a_flag_holds_agrees_on_every_path():
+    from sim.fields import Field
+
+    glow = Extension("glow", fields=(Field("repair_glow", "f8", "state", "sum of bonds at "
+                                           "ruptures", panel=True),),
+                     phases=(_glow_after_ruptures,))
+    courses = simulate(CLINIC, seed=2, extensions=[glow]).dyads
+    panel = simulate(CLINIC, seed=2, extensions=[glow], record_sessions=True)
+    pd.testing.assert_frame_equal(courses, panel.dyads)
+    sessions = panel.sessions.sort_values(["patient_id", "clinician_id", "session"])
+    step = sessions.groupby(["clinician_id", "patient_id"])["repair_glow"].diff().fillna(
+        sessions["repair_glow"])
+    ruptured = sessions["rupture"] != "none"
+    assert (step[~ruptured] == 0).all() and (step[ruptured] > 0).all()
+
+
+def test_only_if_needs_a_value_for_outputs_that_are_not_arguments():
+    with pytest.raises(ValueError, match="give the value of \\['boost'\\]"):
+        @phase(writes=("boost",), only_if="rupture_occurs")
+        def _boost(bond):
+            return bond
