@@ -10,14 +10,17 @@ extension gives a new module. The module holds:
 ``run_session(dyads, clinicians, params, session)`` / ``run_session_parallel``
     one session for every active dyad (Mesa model, per-session panel).
 
-Both run the same block driver: up to :data:`~sim.lanes.LANES` dyads of one parameter row are
+The course drivers run blocks: up to :data:`~sim.lanes.LANES` dyads of one parameter row are
 loaded into lanes, and each session is a few loops over the lanes. Consecutive phases share a
-loop (their values stay in registers); a chance event ends a loop (the logistic's bounds decide
-most lanes inside it, :func:`~sim.lanes.settle` the rest after it), and so does a phase marked
-``vector=False``. A value is stored into its lane row only when a later loop, the end of a
-course or the dyad's record needs it; a dyad field is loaded once per block and written back
-when the dyad ends (or, for one session, at the end of it). Every lane row, the load and store
-lists and the row count come from the registries: nothing here is kept by hand.
+loop (their values stay in registers); a chance event decided by a logit ends a loop (the
+logistic's bounds decide most lanes inside it, :func:`~sim.lanes.settle` the rest after it), and
+so does a phase marked ``vector=False``. A value is stored into its lane row only when a later
+loop, the end of a course or the dyad's record needs it; a dyad field is loaded once per block
+and written back when the dyad ends. The session drivers run the same phases on each dyad's
+record (``_advance``), each value read at first use, each field written back after the last
+step that changes it, steps marked ``only_if`` skipped where their flag is 0. Every lane row,
+the load and store lists and the row count come from the registries: nothing here is kept by
+hand.
 
 ``python -m sim.codegen`` prints the core model's driver module.
 """
@@ -34,9 +37,6 @@ from typing import Any
 
 from sim.composition import Composition
 from sim.phase import Draw, Event, Phase
-
-BIG_SESSION = 1 << 30
-"""``last`` session of a course run: courses end when no dyad is left, long before."""
 
 
 @dataclass
@@ -143,13 +143,11 @@ def source(composition: Composition) -> str:
     loop_io = [reads_writes(loop) for loop in loops]
     ended_reads, ended_writes = reads_writes(ended_steps)
 
-    # Dyad fields: loaded if a step reads them before any step writes them, written back if
-    # a step writes them (when a dyad ends: every such field; at the end of a single session,
-    # for a dyad still active: those the session's loops write).
+    # Dyad fields: loaded if a step reads them before any step writes them, written back when
+    # the dyad's course ends if a step writes them.
     loaded: list[str] = []
     written_fields: list[str] = []
-    session_written: list[str] = []
-    for k, (reads, writes) in enumerate([*loop_io, (ended_reads, ended_writes)]):
+    for reads, writes in [*loop_io, (ended_reads, ended_writes)]:
         for name in reads:
             if (layout.source_of(name) == "dyad" and name not in loaded
                     and name not in written_fields):
@@ -157,9 +155,7 @@ def source(composition: Composition) -> str:
         for name in writes:
             if layout.source_of(name) == "dyad" and name not in written_fields:
                 written_fields.append(name)
-                if k < len(loop_io):
-                    session_written.append(name)
-    if "status" not in session_written:
+    if not any("status" in writes for _, writes in loop_io):
         raise ValueError("no phase of the session sets 'status': a course could never end")
     touched = loaded + [n for n in written_fields if n not in loaded]
     clinician_read = [n for reads, _ in [*loop_io, (ended_reads, [])] for n in reads
@@ -181,11 +177,10 @@ def source(composition: Composition) -> str:
     for k, loop in enumerate(loops):
         _, writes = loop_io[k]
         keep = []
+        settled = {part for s in loop if isinstance(s, Event) and s.logit
+                   for part in (s.name, s.logit)}  # read again by the settling loop
         for name in writes:
-            kind = layout.source_of(name)
-            event_parts = {part for s in loop if isinstance(s, Event) and s.logit
-                           for part in (s.name, s.logit)}
-            if kind == "dyad" or name in later_reads[k] or name in event_parts:
+            if layout.source_of(name) == "dyad" or name in later_reads[k] or name in settled:
                 keep.append(name)
                 layout.row(name)
         stored_by_loop.append(keep)
@@ -239,7 +234,6 @@ def source(composition: Composition) -> str:
          + "], dtype=np.int64)")
     emit("UNIFORM_ROWS = np.array([" + ", ".join(_const(d.argument) for d in uniforms)
          + "], dtype=np.int64)")
-    emit(f"NORMALS = {max(1, len(normals))}")
     emit("")
     emit("")
 
@@ -258,18 +252,15 @@ def source(composition: Composition) -> str:
         emit(f"    lanes[{_const(name)} * LANES + j] = c.{name}")
     emit("")
     emit("")
-    for function, names, what in (
-            ("_store", written_fields, "a dyad that has ended"),
-            ("_store_active", session_written, "a dyad still active after a session")):
-        emit("@jit")
-        emit(f"def {function}(dyads, j, lanes, dyad):")
-        emit(f'    """Write lane ``j``, {what}, back into its record."""')
-        emit("    d = dyads[dyad[j]]")
-        for name in names:
-            value = f"lanes[{_const(name)} * LANES + j]"
-            emit(f"    d.{name} = {'int(' + value + ')' if layout.dyad[name].integer else value}")
-        emit("")
-        emit("")
+    emit("@jit")
+    emit("def _store(dyads, j, lanes, dyad):")
+    emit('    """Write lane ``j``, a dyad whose course has ended, back into its record."""')
+    emit("    d = dyads[dyad[j]]")
+    for name in written_fields:
+        value = f"lanes[{_const(name)} * LANES + j]"
+        emit(f"    d.{name} = {'int(' + value + ')' if layout.dyad[name].integer else value}")
+    emit("")
+    emit("")
 
     def load_line(name: str, indent: str) -> str:
         value = f"lanes[{_const(name)} * LANES + j]"
@@ -432,9 +423,9 @@ def source(composition: Composition) -> str:
     emit("")
     emit("")
     emit("@jit")
-    emit("def _block(dyads, clinicians, params, start, stop, table, first, last, buffers):")
-    emit('    """Run the active dyads among ``dyads[start:stop]`` (one parameter row) from session')
-    emit("    ``first`` until they end or ``last`` is done; return the dyad-sessions run.")
+    emit("def _block(dyads, clinicians, params, start, stop, table, buffers):")
+    emit('    """Run the active dyads among ``dyads[start:stop]`` (one parameter row, at one')
+    emit("    session) to the end of their courses; return the dyad-sessions run.")
     emit("")
     emit("    ``buffers`` (:func:`_buffers`) may hold another block's stale values: lanes are")
     emit("    loaded before they are read, and lanes past the live ones are never stored.")
@@ -446,9 +437,9 @@ def source(composition: Composition) -> str:
     emit("        if dyads[i].status == ACTIVE:")
     emit("            _load(dyads, clinicians, i, m, lanes, keys, dyad)")
     emit("            m += 1")
-    emit("    session = first - 1")
+    emit("    session = dyads[start].sessions")
     emit("    run = 0")
-    emit("    while m > 0 and session < last:")
+    emit("    while m > 0:")
     emit("        session += 1")
     emit("        streams = table[session]")
     emit("        # Lanes up to a multiple of 4 (the vector width): the few past m hold stale")
@@ -468,30 +459,18 @@ def source(composition: Composition) -> str:
     emit("            m -= 1")
     emit("            if j < m:")
     emit("                move(lanes, FIELD_ROWS, m, j, keys, dyad)")
-    emit("    for j in range(m):  # still active after the last session asked for")
-    emit("        _store_active(dyads, j, lanes, dyad)")
     emit("    return run")
-    for name, kind in (("run_courses", "courses"), ("run_courses_parallel", "courses")):
-        parallel = name.endswith("parallel")
-        args = "dyads, clinicians, params" + (", session" if kind == "session" else "")
+    for name, parallel in (("run_courses", False), ("run_courses_parallel", True)):
         emit("")
         emit("")
         emit("@jit_parallel" if parallel else "@jit")
-        emit(f"def {name}({args}):")
-        if kind == "courses" and not parallel:
-            emit('    """Run every active dyad to the end of its course; return the dyad-sessions'
-                 ' run."""')
-        elif kind == "session" and not parallel:
-            emit('    """Advance every active dyad by session ``session``; return how many '
-                 'advanced."""')
-        else:
-            emit(f'    """:func:`{name[:-9]}` with blocks shared among threads (same numbers)."""')
-        if kind == "courses":
-            emit("    blocks = course_blocks(dyads)")
-            emit("    table = stream_table(dyads, params)")
-        else:
-            emit("    blocks = session_blocks(dyads)")
-            emit("    table = streams_up_to(session)")
+        emit(f"def {name}(dyads, clinicians, params):")
+        emit('    """:func:`run_courses` with blocks shared among threads (same numbers)."""'
+             if parallel else
+             '    """Run every active dyad to the end of its course; return the dyad-sessions'
+             ' run."""')
+        emit("    blocks = course_blocks(dyads)")
+        emit("    table = stream_table(dyads, params)")
         if parallel:
             emit("    run = np.zeros(blocks.shape[0], dtype=np.int64)")
             emit("    for b in numba.prange(blocks.shape[0]):")
@@ -502,11 +481,8 @@ def source(composition: Composition) -> str:
             emit("    run = 0")
             emit("    for b in range(blocks.shape[0]):")
             target = "run += "
-        emit("        start = blocks[b, 0]")
-        first, last = (("dyads[start].sessions + 1", str(BIG_SESSION)) if kind == "courses"
-                       else ("session", "session"))
-        emit(f"        {target}_block(dyads, clinicians, params, start, blocks[b, 1], table,")
-        emit(f"        {' ' * len(target)}       {first}, {last}, buffers)")
+        emit(f"        {target}_block(dyads, clinicians, params, blocks[b, 0], blocks[b, 1], "
+             "table, buffers)")
         emit("    return run.sum()" if parallel else "    return run")
     for name, loop in (("run_session", "range"), ("run_session_parallel", "numba.prange")):
         parallel = loop != "range"

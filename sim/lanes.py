@@ -65,12 +65,6 @@ def stream_table(dyads, params):
         last = max(last, int(params[r].max_sessions))
     for i in range(dyads.shape[0]):
         last = max(last, int(dyads[i].sessions) + 1)
-    return streams_up_to(last)
-
-
-@jit
-def streams_up_to(last):
-    """Return the streams of sessions 0 .. ``last`` (row 0 unused), one row per session."""
     table = np.zeros((last + 1, SLOTS_PER_SESSION), dtype=np.uint64)
     for session in range(1, last + 1):
         table[session] = session_streams(session)
