@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from sim import cli as sim_cli
 from sim.cli import UsageError
@@ -204,29 +203,28 @@ def cmd_verify(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     for problem in problems:
         print(problem, file=sys.stderr)
-    print(f"{verified} chunks verified, {len(problems)} problems in {directory}")
+    print(f"{len(verified)} chunks verified, {len(problems)} problems in {directory}")
     return 1 if problems else 0
 
 
-def _warn_incomplete(store: Any, allow_incomplete: bool) -> None:
-    """With --allow-incomplete, say loudly on stderr what the analysis goes without."""
-    if not allow_incomplete or not store.root.is_dir():
-        return
-    problems = store.require_complete(allow_incomplete=True)
-    if problems:
-        print(f"warning: '{store.root}' is incomplete ({len(problems)} problems, e.g. "
+def _warn_incomplete(directory: str) -> Callable[[list[str]], None]:
+    """Return what an analysis calls, with --allow-incomplete, to say loudly what it lacks."""
+    def warn(problems: list[str]) -> None:
+        print(f"warning: '{directory}' is incomplete ({len(problems)} problems, e.g. "
               f"{problems[0]}); analysing what is there because of --allow-incomplete",
               file=sys.stderr)
+
+    return warn
 
 
 def cmd_summarize(args: argparse.Namespace) -> int:
     """Summarise a sweep."""
-    from experiments.store import Store, StoreError
+    from experiments.store import StoreError
     from experiments.summarize import summarize
 
     try:
-        _warn_incomplete(Store(args.dir), args.allow_incomplete)
-        summary = summarize(args.dir, allow_incomplete=args.allow_incomplete)
+        summary = summarize(args.dir, allow_incomplete=args.allow_incomplete,
+                            report=_warn_incomplete(args.dir))
     except (FileNotFoundError, StoreError) as exc:
         raise UsageError(str(exc)) from None
     print(f"{len(summary)} points summarised; wrote {Path(args.dir) / 'summary.parquet'} and "
@@ -237,11 +235,11 @@ def cmd_summarize(args: argparse.Namespace) -> int:
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     """Sobol indices of one outcome."""
     from experiments.sensitivity import SensitivityError, sobol_indices
-    from experiments.store import Store, StoreError
+    from experiments.store import StoreError
 
     try:
-        _warn_incomplete(Store(args.dir), args.allow_incomplete)
-        table = sobol_indices(args.dir, args.outcome, allow_incomplete=args.allow_incomplete)
+        table = sobol_indices(args.dir, args.outcome, allow_incomplete=args.allow_incomplete,
+                              report=_warn_incomplete(args.dir))
     except (SensitivityError, FileNotFoundError, StoreError) as exc:
         raise UsageError(str(exc)) from None
     print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))

@@ -7,6 +7,7 @@ order, which is the order SALib's Saltelli sampler produced.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -25,7 +26,8 @@ class SensitivityError(ValueError):
 
 
 def sobol_indices(root: str | Path, outcome: str, seed: int = 1,
-                  allow_incomplete: bool = False) -> pd.DataFrame:
+                  allow_incomplete: bool = False,
+                  report: Callable[[list[str]], None] | None = None) -> pd.DataFrame:
     """Compute Sobol indices of ``outcome`` for a finished ``sobol`` sweep.
 
     Writes ``sensitivity-<outcome>.csv`` and ``sensitivity-<outcome>.png`` into the directory.
@@ -53,7 +55,8 @@ def sobol_indices(root: str | Path, outcome: str, seed: int = 1,
     if spec.kind != "sobol":
         raise SensitivityError(f"'{store.root}' holds a '{spec.kind}' design; Sobol indices need "
                                "a sobol design")
-    summary = summarize(root, allow_incomplete=allow_incomplete).sort_values("point_id")
+    summary = summarize(root, allow_incomplete=allow_incomplete,
+                        report=report).sort_values("point_id")
     if len(summary) != manifest["layout"]["points"] or summary[outcome].isna().any():
         raise SensitivityError(f"'{store.root}' is incomplete or {outcome} is undefined at some "
                                "points; finish the sweep first")

@@ -188,10 +188,11 @@ class Store:
             (self.root / table).mkdir(exist_ok=True)
         # The design follows from the spec: a missing or damaged one is written again.
         recorded = (previous or {}).get("design")
-        if (not self.design_path.exists() or not isinstance(recorded, dict)
-                or file_digest(self.design_path) != recorded):
+        digest = file_digest(self.design_path) if self.design_path.exists() else None
+        if digest is None or digest != recorded:
             write_parquet(design, self.design_path)
-        manifest["design"] = file_digest(self.design_path)
+            digest = file_digest(self.design_path)
+        manifest["design"] = digest
         self.write_manifest(manifest)
         return manifest
 
@@ -329,8 +330,8 @@ class Store:
                     "restore it or choose another --out")
         return layout
 
-    def verify(self) -> tuple[int, list[str]]:
-        """Check a whole results directory; return (chunks verified, problems found).
+    def verify(self) -> tuple[set[str], list[str]]:
+        """Check a whole results directory; return (the chunks verified, the problems found).
 
         The manifest must be readable and hold a spec; the design must match its recorded
         checksum; every planned chunk must have an ok receipt and intact part files (size and
@@ -338,11 +339,11 @@ class Store:
         """
         manifest = self.read_manifest()
         if not isinstance(manifest, dict) or not isinstance(manifest.get("spec"), dict):
-            return 0, [f"'{self.manifest_path}' is missing or holds no sweep spec"]
+            return set(), [f"'{self.manifest_path}' is missing or holds no sweep spec"]
         try:
             spec = SweepSpec.from_stored(manifest["spec"])
         except (TypeError, KeyError, ValueError) as exc:
-            return 0, [f"'{self.manifest_path}' holds a spec that cannot be read ({exc})"]
+            return set(), [f"'{self.manifest_path}' holds a spec that cannot be read ({exc})"]
         problems: list[str] = []
         recorded = manifest.get("design")
         if not self.design_path.exists():
@@ -354,10 +355,10 @@ class Store:
             layout = self.check_layout(manifest, int((manifest.get("layout") or {})
                                                      .get("points", -1)))
         except StoreError as exc:
-            return 0, [*problems, str(exc)]
+            return set(), [*problems, str(exc)]
         tables = ("runs", "sessions") if "sessions" in spec.record else ("runs",)
         latest = self.latest_receipts()
-        verified = 0
+        verified: set[str] = set()
         per_rep = -(-layout["points"] // layout["points_per_chunk"])
         for rep in range(int(manifest.get("replicates", spec.replicates))):
             for k in range(per_rep):
@@ -371,30 +372,30 @@ class Store:
                 if wrong:
                     problems.append(f"chunk {chunk}: {wrong}")
                 else:
-                    verified += 1
+                    verified.add(chunk)
         return verified, problems
 
-    def require_complete(self, allow_incomplete: bool = False) -> list[str]:
+    def require_complete(self, allow_incomplete: bool = False) -> tuple[set[str], list[str]]:
         """Refuse to analyse a sweep that is not complete and intact (see :meth:`verify`).
 
         Returns
         -------
-        list of str
-            The problems, when ``allow_incomplete`` lets the analysis go on without them (the
-            caller says so loudly).
+        tuple
+            The chunks verified intact (what an analysis may read), and the problems, which
+            ``allow_incomplete`` lets the analysis go on without (the caller says so loudly).
 
         Raises
         ------
         StoreError
             Saying how many chunks are missing or damaged, the first of them, and what to do.
         """
-        _, problems = self.verify()
+        verified, problems = self.verify()
         if problems and not allow_incomplete:
             raise StoreError(
                 f"'{self.root}' is not complete: {len(problems)} problem"
                 f"{'s' if len(problems) > 1 else ''} ({problems[0]}); run the sweep again to "
                 "complete it (alliance verify lists them all), or pass --allow-incomplete")
-        return problems
+        return verified, problems
 
     def append_receipt(self, receipt: dict[str, Any]) -> None:
         """Append one receipt to the ledger and make it durable."""

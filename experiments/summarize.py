@@ -8,6 +8,7 @@ stays flat however large the sweep.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -83,7 +84,8 @@ def _mean_interval(values: np.ndarray) -> tuple[float, float, float]:
     return mean, mean - half, mean + half
 
 
-def summarize(root: str | Path, allow_incomplete: bool = False) -> pd.DataFrame:
+def summarize(root: str | Path, allow_incomplete: bool = False,
+              report: Callable[[list[str]], None] | None = None) -> pd.DataFrame:
     """Summarise a sweep's results directory; write ``summary.parquet`` and ``summary.csv``.
 
     Parameters
@@ -93,6 +95,8 @@ def summarize(root: str | Path, allow_incomplete: bool = False) -> pd.DataFrame:
     allow_incomplete : bool
         Summarise the chunks that are there even if some are missing or damaged (otherwise
         refused: a summary over fewer replicates than planned looks like a complete one).
+    report : callable, optional
+        Given the problems when ``allow_incomplete`` lets the summary go on without them.
 
     Raises
     ------
@@ -102,8 +106,10 @@ def summarize(root: str | Path, allow_incomplete: bool = False) -> pd.DataFrame:
         If the sweep is incomplete or damaged and ``allow_incomplete`` is false.
     """
     store = Store(root)
-    store.require_complete(allow_incomplete)
-    parts = sorted(store.part("runs", c) for c in store.committed(("runs",)))
+    chunks, problems = store.require_complete(allow_incomplete)  # verified once, read once
+    if problems and report is not None:
+        report(problems)
+    parts = sorted(store.part("runs", c) for c in chunks)
     if not parts:
         raise FileNotFoundError(f"'{store.root}' holds no committed results to summarise")
     clinics = pd.concat([clinic_outcomes(pd.read_parquet(p)) for p in parts], ignore_index=True)
