@@ -14,10 +14,9 @@ Examples
 ...     {"session": 5, "bond": 0.58, "rupture": "withdrawal", "rupture_detected": True,
 ...      "rupture_repaired": True, "status": "active"},
 ... ]
->>> narrate(rows, clinician={"pressure": 0.7})[0]  # doctest: +ELLIPSIS
-'Session 5 — the patient withdrew (overly agreeable, changed the subject). The clinician \
-noticed, suspended the agenda, acknowledged pushing too hard, explored and validated: repaired. \
-The bond is now higher than before the rupture (0.50 → 0.58)...'
+>>> narrate(rows, clinician={"pressure": 0.7})[0]
+'Session 5 — Withdrawal (the patient went quiet and agreed too readily): noticed and repaired \
+(the clinician acknowledged pushing too hard, explored, validated). Bond 0.50 → 0.58 (higher).'
 """
 
 from __future__ import annotations
@@ -37,10 +36,20 @@ INTERNALISED = 0.5
 SAME = 0.005
 """Changes smaller than this (after rounding to two decimals) are narrated as "about the same"."""
 
+_KINDS = {"withdrawal": "Withdrawal", "confrontation": "Confrontation"}
 _MARKERS = {
-    "withdrawal": "the patient withdrew (overly agreeable, changed the subject)",
-    "confrontation": "the patient confronted the clinician (critical, questioning its competence)",
+    "withdrawal": "the patient went quiet and agreed too readily",
+    "confrontation": "the patient criticised the clinician, questioned its competence",
 }
+"""What each rupture looks like, said the first time a log names it."""
+
+STRAIN_EXPLAINED = ("unresolved strain: what ruptures left unrepaired leave behind; it makes "
+                    "the next rupture and dropping out likelier")
+"""Said where "strain" first appears in a log."""
+
+REPORT_EXPLAINED = ("asked after the session whether the collaboration broke down; clinicians "
+                    "learn of many ruptures only this way, and many are never reported")
+"""Said where the questionnaire first appears in a log."""
 
 
 def _name(value: Any, names: Sequence[str]) -> str:
@@ -73,49 +82,63 @@ def _score_phrase(score: float, intake: float, instrument: str) -> str:
     return text if math.isnan(intake) else f"{text} ({intake:.0f} at intake)"
 
 
-def _rupture_sentences(before: Mapping[str, Any] | None, row: Mapping[str, Any], kind: str,
-                       pressure: float, engagement_noun: str) -> str:
-    detected = bool(row.get("rupture_detected", False))
-    repaired = bool(row.get("rupture_repaired", False))
+def _fate(kind: str, detected: bool, repaired: bool, pressure: float, explain: bool) -> str:
+    """Return what the clinician did about a rupture (how it repairs, if ``explain``)."""
     acknowledged = ("acknowledged pushing too hard" if pressure >= HIGH_PRESSURE
                     else "acknowledged its part")
-    parts = [_MARKERS[kind] + "."]
     if repaired:
-        parts.append(f"The clinician noticed, suspended the agenda, {acknowledged}, explored and "
-                     "validated: repaired.")
-    elif detected:
-        parts.append(f"The clinician noticed, suspended the agenda and {acknowledged}, but the "
-                     "repair did not take hold.")
-    elif kind == "withdrawal":
-        parts.append("The clinician did not notice: withdrawal is quiet.")
-    else:
-        parts.append("The clinician did not take it up.")
+        return (f"noticed and repaired (the clinician {acknowledged}, explored, validated)"
+                if explain else "noticed and repaired")
+    if detected:
+        return f"noticed (the clinician {acknowledged}), but the repair did not take hold"
+    if kind == "withdrawal":
+        return "not noticed (withdrawal is quiet)"
+    return "not taken up by the clinician"
 
+
+def _changes(before: Mapping[str, Any], row: Mapping[str, Any], kind: str, repaired: bool,
+             engagement_noun: str, earlier: str) -> list[str]:
+    """Return the rupture's numbers: bond, strain and follow-through, before → after."""
+    parts = []
+    bond_before, bond_after = _number(before, "bond"), _number(row, "bond")
+    if not (math.isnan(bond_before) or math.isnan(bond_after)):
+        change = _change(bond_before, bond_after)
+        parts.append(f"bond {bond_before:.2f} → {bond_after:.2f} ({change})")
+    strain_before, strain_after = _number(before, "strain"), _number(row, "strain")
+    if (not (math.isnan(strain_before) or math.isnan(strain_after))
+            and _change(strain_before, strain_after) != "about the same"):
+        note = "" if "strain" in earlier else f" ({STRAIN_EXPLAINED})"
+        parts.append(f"strain {strain_before:.1f} → {strain_after:.1f}{note}")
+    engaged_before, engaged_after = _number(before, "engagement"), _number(row, "engagement")
+    if (not repaired and kind == "withdrawal" and before.get("session", 0) > 0
+            and not (math.isnan(engaged_before) or math.isnan(engaged_after))):
+        noun = "" if "follow-through" in earlier else f" on {engagement_noun}"
+        parts.append(f"follow-through{noun} {engaged_before:.0%} → {engaged_after:.0%}")
+    return parts
+
+
+def _rupture_sentences(before: Mapping[str, Any] | None, row: Mapping[str, Any], kind: str,
+                       pressure: float, engagement_noun: str, earlier: str = "") -> str:
+    """Return a rupture's line: what it was, what the clinician did, what changed."""
+    detected = bool(row.get("rupture_detected", False))
+    repaired = bool(row.get("rupture_repaired", False))
+    what = _KINDS[kind]
+    if f"{what} (" not in earlier:
+        what = f"{what} ({_MARKERS[kind]})"
+    explain_repair = "noticed and repaired (" not in earlier
+    parts = [f"{what}: {_fate(kind, detected, repaired, pressure, explain_repair)}."]
     if before is not None:
-        bond_before, bond_after = _number(before, "bond"), _number(row, "bond")
-        if not (math.isnan(bond_before) or math.isnan(bond_after)):
-            change = _change(bond_before, bond_after)
-            where = ("about where it was before the rupture" if change == "about the same"
-                     else f"{change} than before the rupture")
-            parts.append(f"The bond is now {where} ({bond_before:.2f} → {bond_after:.2f}).")
-        strain_before, strain_after = _number(before, "strain"), _number(row, "strain")
-        if not (math.isnan(strain_before) or math.isnan(strain_after)):
-            if _change(strain_before, strain_after) == "higher":
-                parts.append(f"Unresolved strain rose from {strain_before:.1f} to "
-                             f"{strain_after:.1f}.")
-            elif _change(strain_before, strain_after) == "lower":
-                parts.append(f"Unresolved strain eased from {strain_before:.1f} to "
-                             f"{strain_after:.1f}.")
-        engaged_before, engaged_after = _number(before, "engagement"), _number(row, "engagement")
-        if (not repaired and kind == "withdrawal" and before.get("session", 0) > 0
-                and not (math.isnan(engaged_before) or math.isnan(engaged_after))):
-            parts.append(f"Until the next session the patient followed through on "
-                         f"{engaged_after:.0%} of {engagement_noun} ({engaged_before:.0%} after "
-                         "the previous one).")
+        changes = _changes(before, row, kind, repaired, engagement_noun, earlier)
+        if changes:
+            text = "; ".join(changes)
+            parts.append(text[0].upper() + text[1:] + ".")
     if "rupture_patient_reported" in row:
-        parts.append("The patient would report it on a questionnaire."
-                     if row["rupture_patient_reported"]
-                     else "The patient would not report it on a questionnaire.")
+        verdict = "would" if row["rupture_patient_reported"] else "would not"
+        if "questionnaire" in earlier:
+            parts.append(f"Questionnaire: {verdict} report it.")
+        else:
+            parts.append(f"The patient {verdict} report it on a questionnaire "
+                         f"({REPORT_EXPLAINED}).")
     return " ".join(parts)
 
 
@@ -149,7 +172,8 @@ def narrate_session(before: Mapping[str, Any] | None, row: Mapping[str, Any],
                     rows_so_far: Sequence[Mapping[str, Any]] = (), *,
                     clinician: Mapping[str, float] | None = None, instrument: str = "PHQ-9",
                     outcome: str = "symptoms",
-                    engagement_noun: str = "the agreed tasks") -> list[str]:
+                    engagement_noun: str = "the agreed tasks",
+                    earlier: str = "") -> list[str]:
     """Return the log lines of one session (none if nothing notable happened).
 
     Parameters
@@ -168,6 +192,9 @@ def narrate_session(before: Mapping[str, Any] | None, row: Mapping[str, Any],
         ``"symptoms"`` or ``"adherence"`` (see :class:`sim.scenarios.Scenario`).
     engagement_noun : str
         What engagement is a share of, e.g. ``"the agreed tasks"``.
+    earlier : str
+        The log's earlier lines: what they already explained (a rupture type, strain, the
+        questionnaire, the tasks) is not explained again.
 
     Returns
     -------
@@ -182,7 +209,8 @@ def narrate_session(before: Mapping[str, Any] | None, row: Mapping[str, Any],
     lines = []
     kind = _name(row.get("rupture", 0), RUPTURE_NAMES)
     if kind != "none":
-        lines.append(prefix + _rupture_sentences(before, row, kind, pressure, engagement_noun))
+        lines.append(prefix + _rupture_sentences(before, row, kind, pressure, engagement_noun,
+                                                 earlier))
 
     if before is not None:
         was, now = _number(before, "internalisation"), _number(row, "internalisation")
@@ -209,6 +237,9 @@ def narrate(rows: Sequence[Mapping[str, Any]], *, clinician: Mapping[str, float]
     Notable events: every rupture (its type, whether the clinician noticed and repaired it, the
     bond before and after, strain, and whether the patient would report it), internalisation
     crossing one half (either way), and the end of treatment (dropout, recovery, planned end).
+    A line explains what no earlier line has: what a withdrawal or a confrontation looks like,
+    strain (:data:`STRAIN_EXPLAINED`), the questionnaire (:data:`REPORT_EXPLAINED`) and which
+    tasks "tasks done" counts; later lines are short.
 
     Parameters
     ----------
@@ -230,5 +261,5 @@ def narrate(rows: Sequence[Mapping[str, Any]], *, clinician: Mapping[str, float]
         before = rows[i - 1] if i > 0 else None
         lines.extend(narrate_session(before, row, rows[: i + 1], clinician=clinician,
                                      instrument=instrument, outcome=outcome,
-                                     engagement_noun=engagement_noun))
+                                     engagement_noun=engagement_noun, earlier=" ".join(lines)))
     return lines

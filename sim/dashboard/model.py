@@ -7,9 +7,12 @@ lockstep with it:
 * ``focus``: the dyad up close, a patient and a clinician with *exactly* the slider values (their
   population spread is set to zero, so what the sliders say is what the dyad has);
 * ``compare_low`` and ``compare_high``: the same patient, same seed, with a clinician who differs
-  from the focus clinician only in one trait (``contrast``, repair skill by default). Every draw is
+  from the focus clinician only in one trait (``contrast``, pressure by default). Every draw is
   keyed by (seed, dyad, session), so the two runs see the same luck; the difference between them
   is the clinician alone.
+
+It also keeps, per session, where the clinic's patients are (:attr:`TeachingClinic.census`: in
+treatment, finished, dropped out), which Mesa's reporters give only in part.
 
 Each one-dyad model keeps its panel rows (the schema of ``sessions.parquet``, from
 :func:`sim.batch.session_block`, plus a session-0 intake row), which the charts and the event log
@@ -20,12 +23,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from sim.batch import session_block
 from sim.model import AllianceModel
 from sim.narrate import narrate
 from sim.params import ParameterError, check_value
 from sim.scenarios import Scenario
 from sim.scenarios import get as get_scenario
+from sim.state import STATUS_NAMES
 
 CLINIC_SIZE = {"n_clinicians": 5, "patients_per_clinician": 20}
 """The dashboard's clinic: 100 patients (small enough to step and redraw in well under 200 ms)."""
@@ -51,14 +57,20 @@ LABELS = {
 """Human labels of the slider traits."""
 
 CONTRASTS: dict[str, tuple[float, float]] = {
+    "pressure": (0.1, 0.7),
     "repair_skill": (0.1, 0.9),
     "attunement": (0.1, 0.9),
-    "pressure": (0.1, 0.7),
     "warmth": (0.2, 0.9),
     "collaboration": (0.2, 0.9),
     "structure": (0.2, 0.9),
 }
 """Clinician traits the compare view can contrast, with the low and high value shown."""
+
+DEFAULT_CONTRAST = "pressure"
+"""The compare view's first contrast. Pressure enters every session (perceived strain, autonomy
+satisfaction, internalisation), so its two runs differ from the first session on, whatever the
+seed. Repair skill and attunement act only at a rupture, and the two runs stay identical until
+one is noticed (the page then says why, see :mod:`sim.dashboard.compare`)."""
 
 DEFAULT_SEED = 2026
 
@@ -150,7 +162,8 @@ class TeachingClinic(AllianceModel):
         Root seed (the seed box gives text; text that is not a whole number falls back to
         :data:`DEFAULT_SEED`, and :attr:`notice` says so).
     contrast : str
-        Clinician trait in which the compared clinicians differ (a key of :data:`CONTRASTS`).
+        Clinician trait in which the compared clinicians differ (a key of :data:`CONTRASTS`,
+        :data:`DEFAULT_CONTRAST` by default).
     warmth, collaboration, structure, pressure, attunement, repair_skill : float, optional
         Clinician traits: the clinic's population median, and the exact values of the dyad up
         close. ``None`` keeps the scenario's value.
@@ -167,10 +180,14 @@ class TeachingClinic(AllianceModel):
         The scenario (labels, tasks, outcome).
     notice : str
         A sentence about an input that could not be used as given, else empty.
+    census : list of dict
+        Per session (from 0): how many of the clinic's patients are ``in treatment``, have
+        ``finished`` (the planned course, or early on recovery) or ``dropped out``: running
+        totals that add up to the clinic's size.
     """
 
     def __init__(self, *, scenario_name: str = "psychotherapy", seed: int | str = DEFAULT_SEED,
-                 contrast: str = "repair_skill", warmth: float | None = None,
+                 contrast: str = DEFAULT_CONTRAST, warmth: float | None = None,
                  collaboration: float | None = None, structure: float | None = None,
                  pressure: float | None = None, attunement: float | None = None,
                  repair_skill: float | None = None, sensitivity: float | None = None,
@@ -199,6 +216,20 @@ class TeachingClinic(AllianceModel):
         self.compare_high = DyadTrack(f"{LABELS[contrast].lower()} {high:.2f}",
                                       _one_dyad(seed_value, scenario_name,
                                                 {**traits, contrast: high}))
+        self.census: list[dict[str, int]] = []
+        self._count_statuses()
+
+    @property
+    def dyad_traits(self) -> dict[str, float]:
+        """The slider traits of the dyad up close (what the sidebar should show)."""
+        return {**self.focus.clinician, **self.focus.patient}
+
+    def _count_statuses(self) -> None:
+        counts = np.bincount(self.clinics.dyads["status"], minlength=len(STATUS_NAMES))
+        named = dict(zip(STATUS_NAMES, counts.tolist(), strict=True))
+        self.census.append({"session": self.session, "in treatment": named["active"],
+                            "finished": named["completed"] + named["recovered"],
+                            "dropped out": named["dropped_out"]})
 
     @property
     def tracks(self) -> tuple[DyadTrack, DyadTrack, DyadTrack]:
@@ -217,7 +248,10 @@ class TeachingClinic(AllianceModel):
 
     def step(self) -> None:
         """Run one session in the clinic and in each one-dyad model."""
+        before = self.session
         super().step()
+        if self.session != before:  # the clinic may have ended before a one-dyad model
+            self._count_statuses()
         for track in self.tracks:
             track.step()
         self.running = self.running or any(track.model.running for track in self.tracks)
