@@ -30,12 +30,14 @@ __all__ = [
     "AutonomySupportEffect",
     "Estimate",
     "Resampling",
+    "RupturePerspectives",
     "adherent_share",
     "alliance_outcome_r",
     "autonomy_support_effect",
     "dropout_rate",
     "pre_post_d",
     "resolution_outcome_r",
+    "rupture_perspectives",
     "rupture_session_share",
 ]
 
@@ -395,3 +397,63 @@ def autonomy_support_effect(supportive: pd.DataFrame, controlling: pd.DataFrame,
          f"indirect / total effect through {mediator}"],
         strata=("_supportive", *STRATUM_KEYS))
     return AutonomySupportEffect(d, indirect, direct, share)
+
+
+# --- P13: who sees ruptures --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RupturePerspectives:
+    """Shares of attended sessions with a rupture, as clinicians and as patients see them.
+
+    Attributes
+    ----------
+    clinician_share : Estimate
+        Sessions with a rupture the clinician noticed, over sessions attended.
+    patient_share : Estimate
+        Sessions with a rupture the patient reported on the questionnaire, over sessions.
+    difference : Estimate
+        ``clinician_share - patient_share`` (P13 asks it to be above 0).
+    """
+
+    clinician_share: Estimate
+    patient_share: Estimate
+    difference: Estimate
+
+
+def rupture_perspectives(dyads: pd.DataFrame, *, noticed: str = "detected",
+                         reported: str = "reported", sessions: str = "sessions",
+                         resampling: Resampling = DEFAULT) -> RupturePerspectives:
+    """Return how often clinicians and patients see ruptures (pattern P13).
+
+    As Muran et al. (2009) compare them: the share of sessions with a rupture on the
+    therapist's post-session questionnaire against the share with one on the patient's, over
+    the same sessions (ratios of sums over patients).
+
+    Parameters
+    ----------
+    dyads : pandas.DataFrame
+        Per-dyad summary with per-course counts of ruptures noticed and reported and of
+        sessions attended.
+    noticed, reported, sessions : str
+        Column names of those counts.
+    resampling : Resampling
+        Bootstrap settings.
+
+    Returns
+    -------
+    RupturePerspectives
+    """
+    table = complete(dyads, (noticed, reported, sessions))
+    table = table[table[sessions] > 0]
+    data = table[[noticed, reported, sessions]].to_numpy(float)
+
+    def statistic(w: np.ndarray) -> np.ndarray:
+        noticed_n, reported_n, attended = (w @ data).T
+        return np.column_stack([noticed_n / attended, reported_n / attended,
+                                (noticed_n - reported_n) / attended])
+
+    return RupturePerspectives(*estimates(table, statistic, resampling, [
+        "sessions with a rupture the clinician noticed / sessions attended",
+        "sessions with a patient-reported rupture / sessions attended",
+        "clinician share - patient share"]))

@@ -37,7 +37,8 @@ from experiments.resampling import (
     require,
 )
 
-__all__ = ["LaggedEffects", "lagged_effects", "lagged_pairs"]
+__all__ = ["AllianceEffects", "LaggedEffects", "alliance_effects", "lagged_effects", "lagged_pairs",
+           "latent_panel"]
 
 DEFAULT = Resampling()
 """1000 resamples, seed 0, clinicians with their caseloads, 95%."""
@@ -229,3 +230,72 @@ def lagged_effects(panel: pd.DataFrame, *, alliance: str = "wai_total",
          f"raw {forward_what}{suffix}", f"raw {reverse_what}{suffix}"])
     return LaggedEffects(forward, reverse, forward_raw, reverse_raw,
                          int(count[varied].sum()))
+
+
+@dataclass(frozen=True)
+class AllianceEffects:
+    """The lagged effects of patterns P5 and P6, in two windows, and their latent counterpart.
+
+    Attributes
+    ----------
+    forward, reverse : Estimate
+        Standardised within-patient effects over all sessions (:func:`lagged_effects`).
+    forward_early, reverse_early : Estimate
+        The same over sessions 1 to ``early_window`` (Flückiger et al. 2020's window).
+    forward_latent : Estimate
+        The forward effect on the model's latent variables (the alliance as built, the
+        symptoms as they are, not as rated): how much of ``forward`` is the alliance acting on
+        next week's symptoms rather than felt improvement colouring the ratings.
+    early_window : int
+        Last session of the early window.
+    """
+
+    forward: Estimate
+    reverse: Estimate
+    forward_early: Estimate
+    reverse_early: Estimate
+    forward_latent: Estimate
+    early_window: int
+
+
+def latent_panel(panel: pd.DataFrame) -> pd.DataFrame:
+    """Return the panel with ``symptoms_before``: the latent symptoms before each session.
+
+    The panel's ``symptoms`` is the latent level after the week that follows session t, which
+    is the level before session t+1; before session 1 it is not in the panel (NaN).
+    """
+    require(panel, (*PATIENT_KEYS, "session", "symptoms", "alliance"))
+    panel = panel.sort_values([*PATIENT_KEYS, "session"])
+    before = panel.groupby(list(PATIENT_KEYS), sort=False, observed=True)["symptoms"].shift(1)
+    return panel.assign(symptoms_before=before.to_numpy(float))
+
+
+def alliance_effects(panel: pd.DataFrame, *, early_window: int = 7,
+                     resampling: Resampling = DEFAULT) -> AllianceEffects:
+    """Return the within-patient lagged effects of patterns P5 and P6 in both windows.
+
+    P5 and P6 are computed as :func:`lagged_effects` computes them, over all sessions and over
+    sessions 1 to ``early_window`` (Flückiger et al. 2020 used sessions 1-7). Beside them, the
+    same estimator on the model's latent alliance and latent symptoms (sessions 2 on, where the
+    latent level before the session is known) says how much of the observed forward effect is
+    causal in the model.
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        Per-session panel.
+    early_window : int
+        Last session of the early window.
+    resampling : Resampling
+        Bootstrap settings.
+
+    Returns
+    -------
+    AllianceEffects
+    """
+    every = lagged_effects(panel, resampling=resampling)
+    early = lagged_effects(panel, last_session=early_window, resampling=resampling)
+    latent = lagged_effects(latent_panel(panel), alliance="alliance", symptoms="symptoms_before",
+                            resampling=resampling)
+    return AllianceEffects(every.forward, every.reverse, early.forward, early.reverse,
+                           latent.forward, early_window)
