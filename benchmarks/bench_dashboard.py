@@ -1,10 +1,12 @@
 """How long one step of the dashboard's 100-patient clinic takes to reach the page.
 
-Two measurements, printed as median, 90th percentile and maximum over every step of several
-courses of treatment (Reset between courses):
+Two measurements, printed as median, 95th percentile and maximum over every step of several
+courses of treatment (Reset between courses); the target is every step within 200 ms at the 95th
+percentile (issue 18). Tests never time anything; this script does.
 
-1. Server side, in this process: the page rendered with Solara's test renderer, Mesa's Step
-   button clicked; the time covers the model's session (clinic, dyad up close, compared pair) and
+1. Server side, in this process: the page rendered with Solara's test renderer, the sidebar's
+   Step button clicked (:mod:`sim.dashboard.controls`); the time covers the model's session
+   (clinic, dyad up close, compared pair) and
    the re-render of every component (narration, chart specs, widget updates). The model's step
    alone is timed too.
 2. In the browser (if /usr/bin/chromium exists): ``alliance dashboard`` in a child process,
@@ -70,12 +72,19 @@ _MEASURE_STEP = """
 """
 
 
+def percentile(values: Sequence[float], share: float) -> float:
+    """Return the ``share`` quantile of ``values`` (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
 def summary(label: str, values_ms: Sequence[float]) -> str:
-    ordered = sorted(values_ms)
-    p90 = ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
-    verdict = "within" if p90 <= BUDGET_MS else "OVER"
-    return (f"{label:<44} median {statistics.median(ordered):7.1f} ms   p90 {p90:7.1f} ms   "
-            f"max {ordered[-1]:7.1f} ms   (n={len(ordered)}; p90 {verdict} {BUDGET_MS:.0f} ms)")
+    """Return one line: median, 95th percentile and maximum, and the verdict on the budget."""
+    p95 = percentile(values_ms, 0.95)
+    verdict = "within" if p95 <= BUDGET_MS else "OVER"
+    return (f"{label:<44} median {statistics.median(values_ms):7.1f} ms   p95 {p95:7.1f} ms   "
+            f"max {max(values_ms):7.1f} ms   (n={len(values_ms)}; p95 {verdict} "
+            f"{BUDGET_MS:.0f} ms)")
 
 
 def bench_server(courses: int) -> None:
@@ -83,11 +92,12 @@ def bench_server(courses: int) -> None:
     import solara
 
     from sim.app import Page
-    from sim.dashboard.model import CLINIC_SIZE, TeachingClinic
+    from sim.dashboard.model import CLINIC_SIZE
+    from sim.dashboard.settings import Settings
 
     model_ms = []
     for course in range(courses):
-        model = TeachingClinic(seed=100 + course)
+        model = Settings.of_scenario("psychotherapy", 100 + course).build()
         while model.running:
             t0 = time.perf_counter()
             model.step()
@@ -133,12 +143,12 @@ def bench_browser(courses: int) -> None:
         page.goto(url)
         page.wait_for_selector(".dyad-view svg.marks", timeout=30_000)
         for _ in range(courses):
-            page.get_by_role("button", name="Reset").click()
+            page.get_by_role("button", name="Reset", exact=True).click()
             page.wait_for_function("() => document.querySelector('.clinic-summary')"
                                    ".textContent.startsWith('Session 0:')")
             page.wait_for_timeout(500)  # let the reset's charts finish drawing before timing
             session = 0
-            while page.get_by_role("button", name="Step").is_enabled():
+            while page.get_by_role("button", name="Step", exact=True).is_enabled():
                 session += 1
                 text, charts = page.evaluate(_MEASURE_STEP, [session, 10_000])
                 text_ms.append(text)

@@ -46,9 +46,10 @@ PAGE_CSS = """
 .info-view dd { margin: 0 0 8px 16px; }
 .model-doc table { border-collapse: collapse; font-size: 13px; }
 .model-doc td, .model-doc th { border: 1px solid #ccc; padding: 2px 6px; }
-/* Slider labels carry their values; one label width keeps the tracks aligned. */
-.controls .v-slider .v-input__prepend { min-width: 11.5em; }
-.controls .v-slider .v-label { font-size: 14px; color: #222; opacity: 1; }
+/* Slider labels carry their values; above the track, so every track has the card's width. */
+.controls .v-slider.v-input { display: block; }
+.controls .v-slider .v-input__prepend { margin: 0 0 -4px 0; }
+.controls .v-slider .v-label { font-size: 15px; color: #222; opacity: 1; }
 """
 
 

@@ -1,7 +1,7 @@
 """The dashboard's Solara components, each a view of a :class:`~sim.dashboard.model.TeachingClinic`.
 
-Each component subscribes to Mesa's ``update_counter``, so it redraws after every step, reset
-and play tick (:mod:`sim.dashboard.controls` bumps it). Charts are Vega-Lite specs
+:func:`DashboardView` subscribes to Mesa's ``update_counter``, so its cards redraw after every
+step, reset and play tick (:mod:`sim.dashboard.controls` bumps it). Charts are Vega-Lite specs
 (:mod:`sim.dashboard.charts`) drawn in the browser; text is generated from the model's numbers
 (:mod:`sim.narrate`, :mod:`sim.dashboard.compare`). :func:`MainView` shows two tabs: the
 dashboard (cards two to a row, the comparison full width) and the Info tab
@@ -104,9 +104,8 @@ MARKER_KEY = (
 
 
 @solara.component
-def DyadView(model: TeachingClinic) -> None:
+def DyadView(model: TeachingClinic, tick: int = 0) -> None:
     """Show one dyad up close: goal, task and bond with ruptures and repairs; the outcome."""
-    update_counter.get()
     track, info = model.focus, model.info
     rows = track.rows
     last = rows[-1]
@@ -126,9 +125,8 @@ def DyadView(model: TeachingClinic) -> None:
 
 
 @solara.component
-def NeedsView(model: TeachingClinic) -> None:
+def NeedsView(model: TeachingClinic, tick: int = 0) -> None:
     """Show the three needs and internalisation of the dyad up close."""
-    update_counter.get()
     last = model.focus.rows[-1]
     with solara.Card("Needs and motivation (dyad up close)", style=CARD, classes=["needs-view"]):
         _line(
@@ -139,23 +137,24 @@ def NeedsView(model: TeachingClinic) -> None:
         _vega(needs_chart(model.focus.rows, model.clinics.max_sessions))
 
 
+def event_log_markup(lines: list[str], session: int) -> str:
+    """Return the event log as HTML, newest first (one element: a step updates one widget)."""
+    if not lines:
+        lines = [f"Session {session}: nothing notable yet. Press Step or ▶ Play."]
+    return "".join(f'<div class="event-line" style="margin-bottom: 8px">{html.escape(line)}'
+                   "</div>" for line in reversed(lines))
+
+
 @solara.component
-def EventLog(model: TeachingClinic) -> None:
+def EventLog(model: TeachingClinic, tick: int = 0) -> None:
     """Tell the dyad up close in plain words: one line per notable event, newest first."""
-    update_counter.get()
-    lines = model.event_log()
     with solara.Card("What happened (newest first)", style=CARD, classes=["event-view"]):
         if model.notice:
             solara.Warning(model.notice, dense=True)
-        with solara.Div(classes=["event-log"],
-                        style={"max-height": LOG_HEIGHT, "overflow-y": "auto"}):
-            if not lines:
-                solara.Div(children=[f"Session {model.focus.rows[-1]['session']}: nothing "
-                                     "notable yet. Press Step or ▶."],
-                           style=_MUTED, classes=["event-line"])
-            for line in reversed(lines):
-                solara.Div(children=[line], style={**TEXT, "margin-bottom": "8px"},
-                           classes=["event-line"])
+        solara.HTML(tag="div", unsafe_innerHTML=event_log_markup(model.event_log(),
+                                                                 model.focus.rows[-1]["session"]),
+                    style={**TEXT, "max-height": LOG_HEIGHT, "overflow-y": "auto"},
+                    classes=["event-log"])
 
 
 def clinic_summary(model: TeachingClinic) -> str:
@@ -171,9 +170,8 @@ def clinic_summary(model: TeachingClinic) -> str:
 
 
 @solara.component
-def ClinicView(model: TeachingClinic) -> None:
+def ClinicView(model: TeachingClinic, tick: int = 0) -> None:
     """Show the clinic: mean alliance, where the patients are, ruptures and repairs."""
-    update_counter.get()
     title = f"The clinic: {len(model.patients)} patients, {len(model.clinicians)} clinicians"
     with solara.Card(title, style=CARD, classes=["clinic-view"]):
         _line(clinic_summary(model), classes=["clinic-summary"])
@@ -182,9 +180,8 @@ def ClinicView(model: TeachingClinic) -> None:
 
 
 @solara.component
-def CompareView(model: TeachingClinic) -> None:
+def CompareView(model: TeachingClinic, tick: int = 0) -> None:
     """Show the same patient with two clinicians side by side, and why they may not differ."""
-    update_counter.get()
     info, low, high = model.info, model.compare_low, model.compare_high
     with solara.Card("Compare: the same patient with two clinicians", style=CARD,
                      classes=["compare-view"]):
@@ -236,14 +233,22 @@ def InfoView(model: TeachingClinic) -> None:
                             classes=["model-doc"])
 
 
+@solara.component
 def DashboardView(model: TeachingClinic) -> None:
-    """Lay the cards out: two to a row on a wide screen, one to a row on a narrow one."""
+    """Lay the cards out: two to a row on a wide screen, one to a row on a narrow one.
+
+    Only this component subscribes to Mesa's ``update_counter``, and hands its value to the
+    cards (``tick``): a step then re-renders them in one pass, where a subscription per card
+    would walk the page once per card.
+    """
+    # A card whose arguments are unchanged is not drawn again: the tick tells them to.
+    tick = update_counter.get()
     with solara.Column(gap="12px"):
         for row in ((DyadView, EventLog), (NeedsView, ClinicView)):
             with solara.ColumnsResponsive(12, large=6, gutters_dense=True):
                 for component in row:
-                    component(model)
-        CompareView(model)
+                    component(model, tick)
+        CompareView(model, tick)
 
 
 TABS = ("Dashboard", "Info")
