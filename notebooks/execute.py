@@ -3,6 +3,10 @@
 Run it with the project's environment, from any directory::
 
     .venv/bin/python notebooks/execute.py               # every notebook, full size, saved
+
+After a change to the model's equations or defaults, this one command re-executes every notebook
+at full size and saves it; ``tests/test_notebooks.py`` then finds the committed outputs' numbers
+again in a fresh run (:func:`key_numbers`).
     .venv/bin/python notebooks/execute.py 02_what_if    # only some (names or paths)
     .venv/bin/python notebooks/execute.py --small       # every notebook, small size, not saved
 
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import tempfile
 import time
@@ -138,6 +143,27 @@ def stderr_outputs(notebook: nbformat.NotebookNode) -> list[str]:
         for output in cell.get("outputs", []):
             if output.get("output_type") == "stream" and output.get("name") == "stderr":
                 found.append(f"cell {number}: {output['text'].strip()}")
+    return found
+
+
+_DURATION = re.compile(r"\d[\d,.]*\s*(?:s|ms|seconds|minutes)\b")
+_NUMBER = re.compile(r"[-+−]?\d[\d,]*(?:\.\d+)?")
+
+
+def key_numbers(notebook: nbformat.NotebookNode) -> list[list[str]]:
+    """Return, per code cell, the numbers its printed text shows (durations left out).
+
+    The numbers a notebook's prose is built from are printed by its cells; two runs of the same
+    notebook at the same size give the same numbers (every draw is seeded), except for how long
+    things took.
+    """
+    found = []
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        text = "".join(output.get("text", "") for output in cell.get("outputs", [])
+                       if output.get("output_type") == "stream" and output.get("name") == "stdout")
+        found.append(_NUMBER.findall(_DURATION.sub("", text)))
     return found
 
 

@@ -6,6 +6,11 @@ environment, with ``ALLIANCE_NOTEBOOK_SCALE=small``, by the same function that
 temporary directory; outputs kept in memory, never written back). Warnings inside the kernel do
 not reach pytest's ``filterwarnings = error``, so the test fails instead on anything a notebook
 prints to stderr, where warnings go.
+
+``test_committed_numbers_come_back_in_a_fresh_run`` executes notebooks 02, 03 and 05 at full
+size, as committed, and compares the numbers their cells print with the committed outputs: a
+notebook whose prose was written from numbers the code no longer gives fails. After a change to
+the model, ``python notebooks/execute.py`` re-executes them all.
 """
 
 from __future__ import annotations
@@ -71,3 +76,26 @@ def test_notebook_is_committed_executed_top_to_bottom(path: Path):
                 if output.output_type == "error"
                 or (output.output_type == "stream" and output.name == "stderr")]
     assert problems == []
+
+
+RECHECKED = ("02_what_if", "03_sweeps_and_sensitivity", "05_alliance_in_trials")
+"""Notebooks whose committed numbers are checked against a fresh full-size run."""
+
+
+def test_key_numbers_ignore_durations_only():
+    cell = nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output(
+        "stream", name="stdout", text="200 chunks run: 1,135,856 dyad-sessions in 1.1 s; "
+                                      "r = -0.23, 31% (95% CI 24% to 37%)\n")])
+    numbers = harness["key_numbers"](nbformat.v4.new_notebook(cells=[cell]))
+    assert numbers == [["200", "1,135,856", "-0.23", "31", "95", "24", "37"]]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", RECHECKED)
+def test_committed_numbers_come_back_in_a_fresh_run(name: str):
+    path = NOTEBOOK_DIR / f"{name}.ipynb"
+    committed = harness["key_numbers"](nbformat.read(path, as_version=4))
+    assert any(committed), f"{name} prints no numbers"
+    fresh = harness["key_numbers"](harness["execute"](path, scale="full").notebook)
+    assert fresh == committed, (f"{name}: its committed outputs are not what the code gives "
+                                "now; run `python notebooks/execute.py` and reread the prose")
