@@ -1,4 +1,4 @@
-"""Calibration: choose the mechanism coefficients so that the default model meets P1–P9.
+"""Calibration: choose the mechanism coefficients so that the default model meets P1–P14.
 
 The procedure (``alliance calibrate`` reruns it; docs/MODEL.md, "Calibration", reports it):
 
@@ -115,6 +115,19 @@ DIMENSIONS: tuple[Dimension, ...] = (
     # P9. Taking a pill is easier than between-session homework; the upper bound keeps
     # adherence responsive to motivation rather than near 1 for everyone.
     Dimension("engagement_base", -3.0, 2.0, scenario="hypertension"),
+    # The shape of change (P10-P14, docs/MODEL.md section 10).
+    Dimension("remoralisation", 0.0, 1.0),  # P10: early change (times warmth)
+    Dimension("remoralisation_fade", 0.3, 0.95),  # P10: how fast it slows
+    Dimension("responsiveness", 0.1, 0.9),  # P7, P10, P14
+    Dimension("responsiveness_spread", 0.2, 5.0),  # P10, P14: responders and non-responders
+    Dimension("recovery_threshold", 0.15, 0.3),  # P14: where good-enough endings fall
+    Dimension("severity_spread", 0.3, 1.2),  # P14: intake SD; P7, P10 (room to improve)
+    Dimension("technique_efficacy_spread", 0.2, 3.0),  # P11: therapist effects
+    Dimension("clinician_common_skill", 0.0, 0.9),  # P11, P12
+    Dimension("wai_rating_style", 0.0, 1.0),  # P12, P1
+    Dimension("attunement", 0.3, 0.95),  # P13, P4
+    Dimension("withdrawal_visibility", 0.3, 1.0),  # P13
+    Dimension("report_withdrawal", 0.05, 0.9),  # P3, P13
 )
 """What is calibrated, to which patterns it matters most, and the box searched."""
 
@@ -145,21 +158,24 @@ class Calibration:
 
 def standardised_distances(values: Mapping[str, float],
                            targets: Mapping[str, Target]) -> dict[str, float]:
-    """Return ``(value - target) / half-width`` of each pattern.
+    """Return ``(value - target) / half-width`` of each pattern and each further condition.
 
     Parameters
     ----------
     values : mapping
-        The model's point value of each pattern, by id.
+        The model's point value of each pattern by id, and of each condition by
+        ``id.estimate`` (:func:`evaluate` reads them off the analyses).
     targets : mapping
         Targets by id.
 
     Returns
     -------
     dict
-        Signed standardised distance by pattern id. A pattern whose interval ends at another
-        pattern's value (P6: from 0 to P5) is measured from the middle of that span; if the
-        span is empty or negative its half-width is taken as 0.01.
+        Signed standardised distance by pattern id (and ``id.estimate`` for conditions). A
+        pattern whose interval ends at another pattern's value (P6: from 0 to P5) is measured
+        from the middle of that span; if the span is empty or negative its half-width is taken
+        as 0.01. A one-sided pattern or condition (above a bound, at least a value) counts 0
+        from one ``scale`` inside its bound on, and its shortfall in scales short of that.
     """
     distances = {}
     for pid, t in targets.items():
@@ -167,10 +183,30 @@ def standardised_distances(values: Mapping[str, float],
         if isinstance(t.high, str):
             high = values[t.high]
             centre, half = (t.low + high) / 2.0, max((high - t.low) / 2.0, 0.01)
+            distances[pid] = _distance(value, centre, half)
+        elif math.isinf(t.high):
+            distances[pid] = _shortfall(value, t.low, t.scale or 1.0)
         else:
-            centre, half = float(t.target), (t.high - t.low) / 2.0
-        distances[pid] = (value - centre) / half if math.isfinite(value) else math.inf
+            distances[pid] = _distance(value, float(t.target), (t.high - t.low) / 2.0)
+        for c in t.also:
+            other = values[f"{pid}.{c.estimate}"]
+            key = f"{pid}.{c.estimate}"
+            if c.low is not None:
+                distances[key] = _distance(other, (c.low + c.high) / 2.0, (c.high - c.low) / 2.0)
+            elif c.at_least is not None or c.exclude_zero:
+                bound = c.at_least if c.at_least is not None else 0.0
+                distances[key] = _shortfall(other, bound, c.scale or 1.0)
     return distances
+
+
+def _distance(value: float, centre: float, half: float) -> float:
+    return (value - centre) / half if math.isfinite(value) else math.inf
+
+
+def _shortfall(value: float, bound: float, scale: float) -> float:
+    if not math.isfinite(value):
+        return math.inf
+    return max(0.0, (bound + scale - value) / scale)
 
 
 def loss(values: Mapping[str, float], targets: Mapping[str, Target]) -> float:
@@ -214,6 +250,8 @@ def evaluate(x: Mapping[str, float], targets: Mapping[str, Target], *,
                          scenario_overrides=scenarios)
     results = compute(targets, runs, POINT_ONLY)
     values = {pid: estimate_of(t, results[pid]).value for pid, t in targets.items()}
+    values |= {f"{pid}.{c.estimate}": getattr(results[pid], c.estimate).value
+               for pid, t in targets.items() for c in t.also}
     row = {key: float(x[key]) for key in (d.key for d in dimensions)}
     row |= {f"value:{pid}": v for pid, v in values.items()}
     for pid, t in targets.items():
@@ -280,7 +318,7 @@ def refine(start: Mapping[str, float], targets: Mapping[str, Target], *, max_eva
             rows.append(row)
             if record is not None:
                 record(row)
-            d = np.array([row[f"distance:{pid}"] for pid in targets], dtype=float)
+            d = np.array([v for k, v in row.items() if k.startswith("distance:")], dtype=float)
             seen[u.tobytes()] = np.nan_to_num(d, nan=1e3, posinf=1e3, neginf=-1e3)
         return [seen[u.tobytes()] for u in units]
 
@@ -308,6 +346,7 @@ def calibrate(out: str | Path, *, screen_points: int = 768, max_evaluations: int
               seed: int = CALIBRATION_SEED, executor: Executor | None = None,
               targets: Mapping[str, Target] | None = None,
               dimensions: Sequence[Dimension] = DIMENSIONS,
+              start: Mapping[str, float] | None = None,
               log: Callable[[str], None] | None = None) -> Calibration:
     """Run the calibration procedure (module docstring) and write its trace and choice.
 
@@ -329,6 +368,8 @@ def calibrate(out: str | Path, *, screen_points: int = 768, max_evaluations: int
         Targets by id; the shipped file by default.
     dimensions : sequence of Dimension
         What is calibrated and the box searched.
+    start : mapping, optional
+        The first point, by dimension key (default: the shipped values, :func:`current`).
     log : callable, optional
         Receives a line of progress now and then.
 
@@ -349,9 +390,11 @@ def calibrate(out: str | Path, *, screen_points: int = 768, max_evaluations: int
                     for i, r in enumerate(new))
         _write_trace(rows, out)
 
-    add("start", [evaluate(current(dimensions), targets, n_patients=n_patients, seed=seed,
+    first = current(dimensions) if start is None else {d.key: float(start[d.key])
+                                                         for d in dimensions}
+    add("start", [evaluate(first, targets, n_patients=n_patients, seed=seed,
                            dimensions=dimensions)])
-    say(f"current defaults: loss {rows[0]['loss']:.2f}")
+    say(f"{'current defaults' if start is None else 'start'}: loss {rows[0]['loss']:.2f}")
     add("screen", screen(screen_points, targets, executor=executor, n_patients=n_patients,
                          seed=seed, dimensions=dimensions))
     say(f"screen of {screen_points} points: best loss {min(r['loss'] for r in rows):.2f}")
@@ -395,3 +438,89 @@ def _write_chosen(result: Calibration, dimensions: Sequence[Dimension], out: Pat
     lines += [f'"{c.removeprefix("value:")}" = {best[c]:.4f}' for c in result.trace.columns
               if c.startswith("value:")]
     return write_text("\n".join(lines) + "\n", out / "chosen.toml")
+
+
+FOLDS: tuple[tuple[str, ...], ...] = (
+    ("P1", "P4", "P7", "P11", "P14"),
+    ("P2", "P5", "P6", "P10"),
+    ("P3", "P8", "P9", "P12", "P13"),
+)
+"""The held-out check's three folds of the targets (P6 is bounded by P5: one fold holds both)."""
+
+
+def box_centre(dimensions: Sequence[Dimension] = DIMENSIONS) -> dict[str, float]:
+    """Return the middle of the calibration box: a start that knows none of the targets."""
+    return {d.key: (d.low + d.high) / 2.0 for d in dimensions}
+
+
+def holdout(out: str | Path, *, folds: Sequence[Sequence[str]] = FOLDS,
+            max_evaluations: int = 720, n_patients: int = CALIBRATION_PATIENTS,
+            seed: int = CALIBRATION_SEED, validation_patients: int | None = None,
+            validation_seed: int | None = None, executor: Executor | None = None,
+            dimensions: Sequence[Dimension] = DIMENSIONS,
+            log: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """Calibrate on two folds of the targets and judge the third, for each fold in turn.
+
+    Each fold's calibration starts from the middle of the box (:func:`box_centre`), not from
+    the shipped defaults (which were fitted to every target), and runs the local search of
+    :func:`calibrate` on the other folds' patterns only. The chosen point is then validated
+    at full size (:func:`experiments.validation.run_validation`) and the held-out patterns
+    are judged by their usual pass rule.
+
+    Parameters
+    ----------
+    out : str or Path
+        Directory: one calibration folder per fold and ``holdout.csv``.
+    folds : sequence of sequences of str
+        Pattern ids held out together.
+    max_evaluations : int
+        Evaluations of each fold's local search.
+    n_patients, seed : int
+        Size and seed of the calibration's evaluations.
+    validation_patients, validation_seed : int, optional
+        Size and seed of the held-out judgement (the validation's by default).
+    executor : concurrent.futures.Executor, optional
+        Where the evaluations run.
+    dimensions : sequence of Dimension
+        What is calibrated.
+    log : callable, optional
+        Receives a line of progress now and then.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per held-out pattern: fold, pattern, its value and 95% interval, pass, checks,
+        and the calibration loss on the training folds.
+    """
+    from experiments.validation import DEFAULT_PATIENTS, DEFAULT_SEED, run_validation
+
+    out = Path(out)
+    targets = load_targets()
+    rows = []
+    for k, fold in enumerate(folds):
+        training = {pid: t for pid, t in targets.items() if pid not in fold}
+        result = calibrate(out / f"fold_{k + 1}", screen_points=0,
+                           max_evaluations=max_evaluations, starts=1, n_patients=n_patients,
+                           seed=seed, executor=executor, targets=training,
+                           dimensions=dimensions, start=box_centre(dimensions), log=log)
+        overrides, scenarios = split(result.chosen, dimensions)
+        validation = run_validation(validation_patients or DEFAULT_PATIENTS,
+                                    DEFAULT_SEED if validation_seed is None else validation_seed,
+                                    targets=targets, overrides=overrides,
+                                    scenario_overrides=scenarios)
+        for v in validation.verdicts:
+            if v.target.id in fold:
+                rows.append({"fold": k + 1, "pattern": v.target.id, "name": v.target.name,
+                             "model": v.estimate.value, "model_low": v.estimate.low,
+                             "model_high": v.estimate.high, "passed": v.passed,
+                             "checks": "; ".join(f"{c.name} {'ok' if c.passed else 'FAILED'}"
+                                                 for c in v.checks),
+                             "training_loss": result.loss,
+                             "training_start_loss": result.start_loss})
+        if log:
+            held = [r for r in rows if r["fold"] == k + 1]
+            log(f"fold {k + 1} ({', '.join(fold)}): {sum(r['passed'] for r in held)} of "
+                f"{len(held)} held-out patterns pass")
+    table = pd.DataFrame(rows)
+    write_text(table.to_csv(index=False), out / "holdout.csv")
+    return table

@@ -54,15 +54,23 @@ class DoseResponse:
         is negatively accelerated, as Howard et al. 1986 found).
     early_gain, late_gain : Estimate
         The two mean improvements (PHQ-9 points per session) of that ratio.
+    early_excess : Estimate
+        ``early_gain - ratio * late_gain``: at least 0 when early change is at least ``ratio``
+        times late change (the comparison P10 makes, defined also where late change is 0 or
+        negative and the ratio is not).
     after : int
         The dose (sessions) the share is taken at.
+    ratio : float
+        The factor of ``early_excess``.
     """
 
     improved_share: Estimate
     acceleration: Estimate
     early_gain: Estimate
     late_gain: Estimate
+    early_excess: Estimate
     after: int
+    ratio: float
 
 
 def score_after(dyads: pd.DataFrame, panel: pd.DataFrame, sessions: int) -> pd.DataFrame:
@@ -99,7 +107,7 @@ def score_after(dyads: pd.DataFrame, panel: pd.DataFrame, sessions: int) -> pd.D
 
 
 def dose_response(dyads: pd.DataFrame, panel: pd.DataFrame, *, after: int = 8,
-                  reliable_change: float = RELIABLE_CHANGE,
+                  reliable_change: float = RELIABLE_CHANGE, ratio: float = 1.5,
                   resampling: Resampling = DEFAULT) -> DoseResponse:
     """Return the dose–response statistics of pattern P10.
 
@@ -120,6 +128,8 @@ def dose_response(dyads: pd.DataFrame, panel: pd.DataFrame, *, after: int = 8,
         Sessions of the dose.
     reliable_change : float
         Points of reliable improvement.
+    ratio : float
+        Factor of the comparison early >= ratio x late (``early_excess``).
     resampling : Resampling
         Bootstrap settings.
 
@@ -144,15 +154,16 @@ def dose_response(dyads: pd.DataFrame, panel: pd.DataFrame, *, after: int = 8,
         with np.errstate(invalid="ignore", divide="ignore"):
             early_gain, late_gain = (w @ early) / n_long, (w @ late) / n_long
             return np.column_stack([(w @ improved) / w.sum(axis=1), early_gain / late_gain,
-                                    early_gain, late_gain])
+                                    early_gain, late_gain, early_gain - ratio * late_gain])
 
     span = f"sessions 1-{after} over {after + 1}-{2 * after}"
-    share, ratio, early_gain, late_gain = estimates(table, statistic, resampling, [
+    found = estimates(table, statistic, resampling, [
         f"share >= {reliable_change:g} points below intake on the score after session {after}",
         f"mean improvement per session, {span}, patients with >= {2 * after} sessions",
         f"mean improvement per session over sessions 1-{after}, PHQ-9 points",
-        f"mean improvement per session over sessions {after + 1}-{2 * after}, PHQ-9 points"])
-    return DoseResponse(share, ratio, early_gain, late_gain, after)
+        f"mean improvement per session over sessions {after + 1}-{2 * after}, PHQ-9 points",
+        f"improvement per session 1-{after} - {ratio:g} x that over {after + 1}-{2 * after}"])
+    return DoseResponse(*found, after, ratio)
 
 
 @dataclass(frozen=True)

@@ -119,6 +119,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                      help="patients per population in each evaluation (default: 12,000)")
     cal.add_argument("--seed", type=int, help="seed of every evaluation (default: 1)")
     cal.add_argument("--workers", type=int, help="processes for the screen (default: 2)")
+    cal.add_argument("--holdout", action="store_true",
+                     help="instead, the held-out check: for each of three folds of the targets, "
+                          "calibrate on the other two from the middle of the box and judge the "
+                          "fold at full size (writes holdout.csv; --evaluations per fold)")
     cal.set_defaults(func=cmd_calibrate)
 
 
@@ -321,6 +325,19 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     _at_least(args.seed, "seed", 0)
     _at_least(args.workers, "workers", 1)
     out = sim_cli.writable_dir(_checked_out(args.out))
+    if args.holdout:
+        with open_executor(workers=args.workers or 2) as executor:
+            table = calibration.holdout(
+                out, max_evaluations=args.evaluations,
+                n_patients=args.patients or calibration.CALIBRATION_PATIENTS,
+                seed=calibration.CALIBRATION_SEED if args.seed is None else args.seed,
+                executor=executor, log=print)
+        for row in table.itertuples(index=False):
+            print(f"fold {row.fold}  {row.pattern}  {'pass' if row.passed else 'FAIL'}  "
+                  f"{row.model:.3f} [{row.model_low:.3f}, {row.model_high:.3f}]")
+        print(f"{int(table['passed'].sum())} of {len(table)} held-out patterns pass; wrote "
+              f"{out / 'holdout.csv'}")
+        return 0
     try:
         with open_executor(workers=args.workers or 2) as executor:
             result = calibration.calibrate(

@@ -1,12 +1,12 @@
-"""Validation: whether the default model reproduces the published patterns P1–P9.
+"""Validation: whether the default model reproduces the published patterns P1–P14.
 
 :func:`validate` simulates the scenarios the targets name (``experiments/targets.toml``:
-psychotherapy for P1–P7, hypertension for P8 and P9) at a size large enough for tight
+psychotherapy for P1–P7 and P10–P14, hypertension for P8 and P9) at a size large enough for tight
 intervals, computes every statistic with the analysis function the target names, exactly as
 the analyses compute it, and judges it by the rule of shared/docs/MODEL.md: the model's 95%
 interval overlaps the published interval, plus the checks a pattern adds (clearly non-zero,
-smaller than another pattern, at least a value, a positive indirect effect). Nothing here
-changes how a statistic is computed.
+smaller than another pattern, at least a value, a positive indirect effect, conditions on
+other fields of the same analysis). Nothing here changes how a statistic is computed.
 
 One simulation per scenario: the scenario's own clinic is point 0; the arms of a contrast
 (P8: autonomy-supportive and controlling clinicians) are further points of the same call, so
@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.resampling import Estimate, Resampling
-from experiments.targets import Target, load_targets
+from experiments.targets import Condition, Target, load_targets
 from sim.batch import SimulationResult, simulate
 from sim.params import to_row
 from sim.scenarios import get as get_scenario
@@ -66,11 +66,15 @@ class Check:
 
 @dataclass(frozen=True)
 class Verdict:
-    """A pattern, the model's estimate of it, and the checks of its pass rule."""
+    """A pattern, the model's estimate of it, and the checks of its pass rule.
+
+    ``shown`` holds the further estimates the pattern's conditions and report name, by name.
+    """
 
     target: Target
     estimate: Estimate
     checks: tuple[Check, ...]
+    shown: tuple[tuple[str, Estimate], ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -182,11 +186,12 @@ def compute(targets: Mapping[str, Target], runs: Runs, resampling: Resampling
             key: tuple[str, ...] = (t.analysis, t.id)
             args = tuple(runs.arms[t.id, arm] for arm in ("supportive", "controlling"))
         else:
-            key = (t.analysis, t.scenario, t.data)
+            key = (t.analysis, t.scenario, t.data, repr(sorted(t.options.items())))
             run = runs.results[t.scenario]
-            args = (run.dyads if t.data == "dyads" else run.sessions,)
+            args = {"dyads": (run.dyads,), "panel": (run.sessions,),
+                    "both": (run.dyads, run.sessions)}[t.data]
         if key not in cache:
-            cache[key] = t.function()(*args, resampling=resampling)
+            cache[key] = t.function()(*args, **t.options, resampling=resampling)
         results[t.id] = cache[key]
     return results
 
@@ -203,7 +208,7 @@ def judge(targets: Mapping[str, Target], results: Mapping[str, Any]) -> list[Ver
     for pid, t in targets.items():
         est = estimates[pid]
         high = estimates[t.high].value if isinstance(t.high, str) else t.high
-        span = f"[{t.low:.3f}, {high:.3f}]" + (f" (upper end: model {t.high})"
+        span = f"[{t.low:.3f}, {high:g}]" + (f" (upper end: model {t.high})"
                                                  if isinstance(t.high, str) else "")
         checks = [Check("overlap", bool(est.low <= high and est.high >= t.low),
                         f"model 95% interval [{est.low:.3f}, {est.high:.3f}] against "
@@ -224,8 +229,31 @@ def judge(targets: Mapping[str, Target], results: Mapping[str, Any]) -> list[Ver
             checks.append(Check("indirect > 0", bool(indirect.low > 0),
                                 f"indirect effect {indirect.value:.3f} [{indirect.low:.3f}, "
                                 f"{indirect.high:.3f}] above 0"))
-        verdicts.append(Verdict(t, est, tuple(checks)))
+        shown = []
+        for condition in t.also:
+            other = getattr(results[pid], condition.estimate)
+            shown.append((condition.name, other))
+            checks.extend(_condition_checks(condition, other))
+        shown.extend((name, getattr(results[pid], name)) for name in t.report)
+        verdicts.append(Verdict(t, est, tuple(checks), tuple(shown)))
     return verdicts
+
+
+def _condition_checks(condition: Condition, est: Estimate) -> list[Check]:
+    """Return the checks of one further condition, judged like a pattern's own."""
+    what = f"{condition.name} {est.value:.3f} [{est.low:.3f}, {est.high:.3f}]"
+    checks = []
+    if condition.low is not None:
+        checks.append(Check(f"{condition.name}: overlap",
+                            bool(est.low <= condition.high and est.high >= condition.low),
+                            f"{what} against [{condition.low:g}, {condition.high:g}]"))
+    if condition.at_least is not None:
+        checks.append(Check(f"{condition.name}: at least", bool(est.value >= condition.at_least),
+                            f"{what}, point estimate >= {condition.at_least:g}"))
+    if condition.exclude_zero:
+        checks.append(Check(f"{condition.name}: non-zero", bool(est.low > 0),
+                            f"{what}, interval above 0"))
+    return checks
 
 
 def table(verdicts: list[Verdict]) -> pd.DataFrame:
@@ -235,6 +263,8 @@ def table(verdicts: list[Verdict]) -> pd.DataFrame:
         t, est = v.target, v.estimate
         target = f"{t.target:.3f}" if isinstance(t.target, float) else t.target
         high = f"{t.high:.3f}" if isinstance(t.high, float) else t.high
+        shown = "; ".join(f"{name} {e.value:.3f} [{e.low:.3f}, {e.high:.3f}]"
+                          for name, e in v.shown)
         rows.append({
             "pattern": t.id, "name": t.name, "target": target,
             "interval": f"[{t.low:.3f}, {high}]" + (" (range)" if t.kind == "range" else ""),
@@ -242,7 +272,7 @@ def table(verdicts: list[Verdict]) -> pd.DataFrame:
             "passed": v.passed,
             "checks": "; ".join(f"{c.name} {'ok' if c.passed else 'FAILED'}: {c.detail}"
                                 for c in v.checks),
-            "scenario": t.scenario, "source": t.source,
+            "also": shown, "scenario": t.scenario, "source": t.source,
         })
     return pd.DataFrame(rows)
 
@@ -266,7 +296,7 @@ def run_validation(n_patients: int = DEFAULT_PATIENTS, seed: int = DEFAULT_SEED,
 def validate(n_patients: int = DEFAULT_PATIENTS, seed: int = DEFAULT_SEED, *,
              targets: Mapping[str, Target] | None = None,
              resampling: Resampling | None = None) -> pd.DataFrame:
-    """Validate the default model against the published patterns P1–P9.
+    """Validate the default model against the published patterns P1–P14.
 
     Parameters
     ----------

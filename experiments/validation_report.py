@@ -2,14 +2,16 @@
 
 Figures: ``forest.png`` (each pattern on its own scale: the published interval as a band, the
 model's value with its 95% interval) and ``distances.png`` (the standardised distance of each
-model value from its target, the terms of the calibration loss). The report also carries
-diagnostics that are not patterns and are not judged: the lagged effects over sessions 1–7
-(Flückiger et al. 2020's window) and after removing each session's mean (how much of the
+model value from its target, the terms of the calibration loss). Beside each pattern the table
+shows the further estimates its conditions judge and its report names (e.g. P5 over sessions
+1-7 and on the latent variables). The report also carries diagnostics that are not patterns
+and are not judged: the lagged effects after removing each session's mean (how much of the
 within-patient effects the shared time trends carry), and P8's mediation in full.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import matplotlib
@@ -30,13 +32,13 @@ PASS_COLOUR, FAIL_COLOUR = "#1b7837", "#b2182b"
 
 def markdown_table(validation: Validation) -> str:
     """Return the validation table as markdown, with a line saying how it was produced."""
-    lines = ["| pattern | target [interval] | model [95% interval] | pass | source |",
-             "|---|---|---|---|---|"]
+    lines = ["| pattern | target [interval] | model [95% interval] | also | pass | source |",
+             "|---|---|---|---|---|---|"]
     for row in validation.table.itertuples(index=False):
         verdict = "pass" if row.passed else "**FAIL**"
         lines.append(f"| {row.pattern} {row.name} | {row.target} {row.interval} | "
                      f"{row.model:.3f} [{row.model_low:.3f}, {row.model_high:.3f}] | "
-                     f"{verdict} | {row.source} |")
+                     f"{row.also} | {verdict} | {row.source} |")
     passed = int(validation.table["passed"].sum())
     r = validation.resampling
     lines += ["", f"{passed} of {len(validation.table)} patterns pass. "
@@ -62,23 +64,31 @@ def diagnostics(validation: Validation) -> list[str]:
                   f"* direct effect = {_estimate(p8.direct)}",
                   f"* share mediated = {_estimate(p8.share_mediated)}", ""]
     run = validation.runs.results.get("psychotherapy")
-    if run is not None and run.sessions is not None:
+    effects = validation.results.get("P5")
+    if run is not None and run.sessions is not None and hasattr(effects, "forward_early"):
         panel = run.sessions
-        early = lagged_effects(panel, last_session=7, resampling=validation.resampling)
         centred = panel.copy()
         for column in ("wai_total", "symptom_score"):
             centred[column] -= centred.groupby("session")[column].transform("mean")
         detrended = lagged_effects(centred, resampling=validation.resampling)
         lines += ["### Within-patient lagged effects (P5, P6): other windows", "",
                   "| computed on | forward (P5) | reverse (P6) |", "|---|---|---|",
-                  f"| sessions 1-7 (Flückiger et al. 2020) | {_estimate(early.forward)} | "
-                  f"{_estimate(early.reverse)} |",
+                  f"| all sessions (the patterns) | {_estimate(effects.forward)} | "
+                  f"{_estimate(effects.reverse)} |",
+                  f"| sessions 1-7 (Flückiger et al. 2020) | {_estimate(effects.forward_early)} | "
+                  f"{_estimate(effects.reverse_early)} |",
+                  f"| latent alliance and symptoms, all sessions | "
+                  f"{_estimate(effects.forward_latent)} | |",
                   f"| all sessions, each session's mean removed | "
                   f"{_estimate(detrended.forward)} | {_estimate(detrended.reverse)} |", "",
                   "The pattern's analysis controls a linear effect of session number; the "
                   "second row also removes any other shape of the trends all patients share "
                   "(alliance rising, symptoms falling over sessions) by subtracting each "
-                  "session's mean before the same analysis.", ""]
+                  "session's mean before the same analysis. The latent row applies the same "
+                  "estimator to the alliance as built and the symptoms as they are: the "
+                  "model's causal effect of this week's alliance on next week's symptoms. The "
+                  "rest of the observed P5 is felt improvement colouring both ratings (the "
+                  "session's alliance state) and measurement error of the PHQ-9 control.", ""]
     return lines
 
 
@@ -91,6 +101,8 @@ def forest_plot(validation: Validation, path: Path) -> Path:
     for ax, v in zip(axes, verdicts, strict=True):
         t, est = v.target, v.estimate
         high = estimates[t.high].value if isinstance(t.high, str) else t.high
+        if math.isinf(high):  # one-sided: shade to the edge of the drawing
+            high = max(est.high, t.low) + abs(est.high - min(est.low, t.low)) + 1e-3
         ax.axvspan(t.low, high, color="0.85", label="published")
         if isinstance(t.target, float):
             ax.axvline(t.target, color="0.45", lw=1)
@@ -114,9 +126,12 @@ def distance_plot(validation: Validation, path: Path) -> Path:
 
     values = {v.target.id: v.estimate.value for v in validation.verdicts}
     targets = {v.target.id: v.target for v in validation.verdicts}
+    values |= {f"{pid}.{c.estimate}": getattr(validation.results[pid], c.estimate).value
+               for pid, t in targets.items() for c in t.also}
     distances = standardised_distances(values, targets)
-    fig, ax = plt.subplots(figsize=(6, 3), layout="constrained")
+    fig, ax = plt.subplots(figsize=(9, 3.4), layout="constrained")
     ax.bar(list(distances), list(distances.values()), color="0.5")
+    ax.tick_params(axis="x", labelrotation=60, labelsize=7)
     ax.axhline(1, color="0.3", ls=":", lw=1)
     ax.axhline(-1, color="0.3", ls=":", lw=1)
     ax.set_ylabel("(model - target) / half-width")
@@ -166,4 +181,5 @@ def summary_lines(validation: Validation) -> list[str]:
     frame: pd.DataFrame = validation.table
     return [f"{r.pattern}  {'pass' if r.passed else 'FAIL'}  model {r.model:.3f} "
             f"[{r.model_low:.3f}, {r.model_high:.3f}]  target {r.target} {r.interval}"
+            + (f"  ({r.also})" if r.also else "")
             for r in frame.itertuples(index=False)]

@@ -231,17 +231,23 @@ def engagement_in_week(engagement_kept, engagement_logit):
 
 @phase(writes=("symptoms", "improvement"))
 def symptom_change(symptoms, engagement, work, alliance, alliance_state, technique,
-                   technique_efficacy, technique_b_advantage, technique_gain, alliance_effect,
-                   alliance_state_effect, natural_recovery, life_event_rate, life_event_size,
-                   symptom_noise, z_symptoms, u_life_event):
+                   responsiveness, warmth, technique_efficacy, technique_b_advantage,
+                   technique_gain,
+                   alliance_effect, alliance_state_effect, remoralisation, remoralisation_fade,
+                   natural_recovery, life_event_rate, life_event_size, symptom_noise, z_symptoms,
+                   u_life_event, session):
     """Step 9: symptoms over the following week.
 
-    Techniques (dose = efficacy x tasks done x session time left for work), the alliance built
-    so far and this session's alliance state bring relief; noise and life events push back.
+    What treatment offers: techniques (dose = efficacy x tasks done x session time left for
+    work), the alliance built so far, and remoralisation (renewed hope that a warm helper
+    instils, strongest in the first week and fading); the patient's responsiveness is the share
+    of it the patient takes. This session's alliance state brings relief too; noise and life
+    events push back.
     """
     efficacy = clip01(technique_efficacy + technique * technique_b_advantage)
-    relief = (technique_gain * efficacy * engagement * work
-              + alliance_effect * alliance + alliance_state_effect * alliance_state
+    offered = (technique_gain * efficacy * engagement * work + alliance_effect * alliance
+               + remoralisation * warmth * remoralisation_fade ** (session - 1))
+    relief = (responsiveness * offered + alliance_state_effect * alliance_state
               + natural_recovery)
     life_event = life_event_size if u_life_event < life_event_rate else 0.0
     symptoms_next = clip01(symptoms * (1.0 - relief) + symptom_noise * z_symptoms
@@ -260,15 +266,16 @@ def reverse_path(trust, need_competence, improvement, improvement_trust,
 
 
 @phase(writes=("wai_goal", "wai_task", "wai_bond", "wai_total"))
-def observation(goal, task, perceived_bond, alliance_state, wai_noise, z_wai_goal, z_wai_task,
-                z_wai_bond):
+def observation(goal, task, perceived_bond, alliance_state, rating_style, wai_noise, z_wai_goal,
+                z_wai_task, z_wai_bond):
     """Step 12: WAI-SR-like ratings at the end of the session.
 
-    Rapport colours the bond items, the session's alliance state all three.
+    Rapport colours the bond items, the session's alliance state all three, and the patient's
+    own rating style leans on every item alike.
     """
-    wai_goal = wai_subscale(goal + alliance_state, wai_noise * z_wai_goal)
-    wai_task = wai_subscale(task + alliance_state, wai_noise * z_wai_task)
-    wai_bond = wai_subscale(perceived_bond + alliance_state, wai_noise * z_wai_bond)
+    wai_goal = wai_subscale(goal + alliance_state, rating_style + wai_noise * z_wai_goal)
+    wai_task = wai_subscale(task + alliance_state, rating_style + wai_noise * z_wai_task)
+    wai_bond = wai_subscale(perceived_bond + alliance_state, rating_style + wai_noise * z_wai_bond)
     return wai_goal, wai_task, wai_bond, (wai_goal + wai_task + wai_bond) / 3.0
 
 

@@ -119,6 +119,11 @@ DYAD_FIELDS: tuple[Field, ...] = (
     _unit("autonomy", "baseline relative autonomy of motivation", "trait", panel=False),
     _unit("expectancy", "expectancy and hope at intake", "trait", panel=False),
     _unit("tolerance", "tolerance for difficult tasks", "trait", panel=False),
+    _unit("responsiveness", "responsiveness to treatment (share of the relief on offer it takes)",
+          "trait", panel=False),
+    Field("rating_style", "f8", "trait",
+          "the patient's own lean on every WAI-SR item, in WAI points (leniency, "
+          "acquiescence)", -math.inf, math.inf),
     # --- latent state ------------------------------------------------------------------------
     _unit("rapport", "rapport: a fading spark of liking at the start"),
     _unit("trust", "trust in the clinician"),

@@ -61,7 +61,7 @@ class Param:
     integer: bool = False
 
 
-_CAL = "calibrated to patterns P1-P9 by `alliance calibrate` (docs/MODEL.md, section 9)"
+_CAL = "calibrated to patterns P1-P14 by `alliance calibrate` (docs/MODEL.md, section 9)"
 _EARLIER = "calibrated to P1-P9 in an earlier run, then held fixed (docs/MODEL.md, section 9)"
 _SET = "set by hand, not fitted; held fixed by the calibration (docs/MODEL.md, section 9)"
 _ASSUMED = "assumption; structural choice, varied in sensitivity analyses"
@@ -72,7 +72,7 @@ def _trait(name: str, centre: float, spread: float, group: str, meaning: str, so
     return (
         Param(name, centre, 0.0, 1.0, "0-1", f"population median of {meaning}", source, group),
         Param(
-            f"{name}_spread", spread, 0.0, 3.0, "logit sd",
+            f"{name}_spread", spread, 0.0, 5.0, "logit sd",
             f"between-{group} spread of {name} (sd on the logit scale)",
             spread_source or source, group,
         ),
@@ -118,31 +118,47 @@ _TABLE: tuple[Param, ...] = (
           "repair skill gained by training (added, capped at 1)", "repair_training study",
           "intervention"),
     # --- clinician traits ------------------------------------------------------------------
-    *_trait("warmth", 0.6, 0.5, "clinician", "warmth (empathy, validation)", _SET),
+    *_trait("warmth", 0.6, 0.8, "clinician", "warmth (empathy, validation)", _SET),
     *_trait("collaboration", 0.55, 0.5, "clinician",
             "collaboration (shared goal setting, autonomy support)", _SET),
     *_trait("structure", 0.55, 0.5, "clinician", "structure (clear, manageable, agreed tasks)",
             _SET),
     *_trait("pressure", 0.3, 0.6, "clinician", "pressure (pushing its own agenda)", _SET),
-    *_trait("attunement", 0.5, 0.6, "clinician",
-            "attunement (noticing rupture markers)", _SET),
+    *_trait("attunement", 0.5982, 0.6, "clinician",
+            "attunement (noticing rupture markers)",
+            "therapists notice ruptures in more sessions than patients report them (Muran et "
+            "al. 2009; pattern P13); " + _CAL, spread_source=_SET),
     *_trait("repair_skill", 0.5, 0.6, "clinician",
             "repair skill (metacommunication)", _SET),
-    *_trait("technique_efficacy", 0.5, 0.4, "clinician",
-            "technique efficacy (help from specific techniques when the patient engages)", _SET),
+    *_trait("technique_efficacy", 0.5, 2.56, "clinician",
+            "technique efficacy (help from specific techniques when the patient engages)", _SET,
+            spread_source="therapist effects: about 5% of outcome variance lies between "
+            "clinicians (Johns et al. 2019; pattern P11); " + _CAL),
     # --- patient traits --------------------------------------------------------------------
-    *_trait("severity", 0.55, 0.6, "patient",
+    *_trait("severity", 0.55, 0.7007, "patient",
             "intake symptom severity (0.55 is about PHQ-9 15)",
-            "routine-care intake PHQ-9 about 15 (Wakefield et al. 2021)"),
+            "routine-care intake PHQ-9 about 15 (Wakefield et al. 2021)",
+            spread_source="intake PHQ-9 SD 4-5 in routine care (EMS82827 Table 3; pattern "
+            "P14); " + _CAL),
     *_trait("sensitivity", 0.4, 0.8, "patient",
             "interpersonal sensitivity (attachment insecurity, transference)", _SET),
     *_trait("hostility", 0.3, 0.8, "patient",
             "hostility/dominance (moves against: confrontation)", _SET),
-    *_trait("autonomy", 0.471, 2.46, "patient", "baseline relative autonomy of motivation",
+    *_trait("autonomy", 0.471, 1.953, "patient", "baseline relative autonomy of motivation",
             _EARLIER, spread_source=_CAL),
-    *_trait("expectancy", 0.5, 1.83, "patient", "expectancy and hope at intake", _SET,
+    *_trait("expectancy", 0.5, 1.443, "patient", "expectancy and hope at intake", _SET,
             spread_source=_CAL),
     *_trait("tolerance", 0.35, 0.6, "patient", "tolerance for difficult tasks", _SET),
+    *_trait("responsiveness", 0.3033, 4.96, "patient",
+            "responsiveness to treatment (the share of the relief on offer a patient takes)",
+            "heterogeneous response: outcomes spread out after treatment, some recover fully "
+            "and some do not move (EMS82827 Table 3; pattern P14); " + _CAL,
+            spread_source=_CAL),
+    Param("clinician_common_skill", 0.8878, 0.0, 1.0, "share of variance",
+          "share of the between-clinician variance of warmth, collaboration, structure, "
+          "attunement, repair skill and technique efficacy that is one general skill",
+          "facilitative interpersonal skill predicts outcome across tasks (Anderson et al. "
+          "2009; Schöttke et al. 2017); " + _CAL, "clinician"),
     # --- step 1: perceived pressure and strain -----------------------------------------------
     Param("transference_gain", 1.0, 0.0, 5.0, "multiplier",
           "how much sensitivity amplifies perceived pressure (kappa)", _ASSUMED, "mechanism"),
@@ -151,7 +167,7 @@ _TABLE: tuple[Param, ...] = (
     Param("tolerance_competence", 0.2, 0.0, 2.0, "per unit need",
           "tolerance gained from competence satisfaction", _SET, "mechanism"),
     # --- step 2: rupture -------------------------------------------------------------------
-    Param("rupture_base", -1.5, -10.0, 5.0, "logit", "log-odds of a rupture at no strain",
+    Param("rupture_base", -1.004, -10.0, 5.0, "logit", "log-odds of a rupture at no strain",
           _CAL, "mechanism"),
     Param("rupture_strain", 3.0, 0.0, 20.0, "logit per unit", "strain's effect on rupture",
           _SET, "mechanism"),
@@ -167,11 +183,11 @@ _TABLE: tuple[Param, ...] = (
     Param("confrontation_hostility", 4.0, 0.0, 20.0, "logit per unit",
           "effect of hostility on the confrontation share", _ASSUMED, "mechanism"),
     # --- step 3: detection -----------------------------------------------------------------
-    Param("withdrawal_visibility", 0.5, 0.0, 1.0, "probability factor",
+    Param("withdrawal_visibility", 0.9433, 0.0, 1.0, "probability factor",
           "how visible withdrawal markers are relative to confrontation (delta)",
-          "withdrawal is subtle and often missed (Safran & Muran 2000)", "mechanism"),
+          "withdrawal is subtle and often missed (Safran & Muran 2000); " + _CAL, "mechanism"),
     # --- step 4: repair --------------------------------------------------------------------
-    Param("repair_base", -0.696, -10.0, 10.0, "logit", "log-odds of a successful repair at zero",
+    Param("repair_base", -1.588, -10.0, 10.0, "logit", "log-odds of a successful repair at zero",
           _CAL, "mechanism"),
     Param("repair_skill_weight", 3.0, 0.0, 20.0, "logit per unit",
           "effect of repair skill on repair success", _SET, "mechanism"),
@@ -197,22 +213,22 @@ _TABLE: tuple[Param, ...] = (
           "bond lost after a missed or failed confrontation repair", _SET, "mechanism"),
     Param("bond_loss_withdrawal", 0.07, 0.0, 1.0, "share of bond",
           "bond lost after a missed or failed withdrawal repair", _SET, "mechanism"),
-    Param("withdrawal_engagement_loss", 0.227, 0.0, 1.0, "share",
+    Param("withdrawal_engagement_loss", 0.2435, 0.0, 1.0, "share",
           "engagement lost in the week after an unrepaired withdrawal", _CAL, "mechanism"),
     Param("trust_loss", 0.1, 0.0, 1.0, "share of trust",
           "trust lost after an unrepaired rupture", _SET, "mechanism"),
     # --- step 5: alliance growth ---------------------------------------------------------------
-    Param("alliance_initial", 0.45, 0.0, 1.0, "0-1",
+    Param("alliance_initial", 0.409, 0.0, 1.0, "0-1",
           "goal, task and bond at intake for an average-expectancy patient", _CAL, "mechanism"),
     Param("goal_rate", 0.0502, 0.0, 1.0, "per session", "growth rate of goal agreement",
           _EARLIER, "mechanism"),
-    Param("task_rate", 0.0288, 0.0, 1.0, "per session", "growth rate of task agreement", _CAL,
+    Param("task_rate", 0.1832, 0.0, 1.0, "per session", "growth rate of task agreement", _CAL,
           "mechanism"),
-    Param("bond_rate", 0.05, 0.0, 1.0, "per session", "growth rate of the bond", _CAL,
+    Param("bond_rate", 0.0567, 0.0, 1.0, "per session", "growth rate of the bond", _CAL,
           "mechanism"),
     Param("goal_internalisation", 0.5, 0.0, 1.0, "share",
           "how much goal agreement depends on internalised motivation", _ASSUMED, "mechanism"),
-    Param("strain_wear", 0.26, 0.0, 1.0, "share per unit strain",
+    Param("strain_wear", 0.1411, 0.0, 1.0, "share per unit strain",
           "wear of goal, task and bond by this session's strain", _CAL, "mechanism"),
     Param("rapport_initial", 0.5, 0.0, 1.0, "0-1", "initial rapport for a fully warm clinician",
           _ASSUMED, "mechanism"),
@@ -222,10 +238,10 @@ _TABLE: tuple[Param, ...] = (
           _ASSUMED, "mechanism"),
     Param("trust_rate", 0.1, 0.0, 1.0, "per session", "growth of trust with clinician warmth",
           _SET, "mechanism"),
-    Param("alliance_state_sd", 0.000355, 0.0, 1.0, "0-1 sd",
+    Param("alliance_state_sd", 0.0481, 0.0, 1.0, "0-1 sd",
           "session-to-session variation of the alliance around the alliance built so far "
           "(its state-like part: how this session went)", _CAL, "mechanism"),
-    Param("felt_improvement_state", 0.654, 0.0, 2.0, "state per unit improvement",
+    Param("felt_improvement_state", 0.5409, 0.0, 2.0, "state per unit improvement",
           "alliance state gained per unit of symptom improvement since intake (felt "
           "improvement: improving patients experience and rate the alliance higher)", _CAL,
           "mechanism"),
@@ -237,37 +253,47 @@ _TABLE: tuple[Param, ...] = (
     Param("pressure_autonomy_cost", 0.8, 0.0, 1.0, "share",
           "how much clinician pressure undercuts the autonomy fed by collaboration",
           "controlling styles thwart autonomy (Ng et al. 2012)", "mechanism"),
-    Param("internalisation_rate", 0.0689, 0.0, 1.0, "per session",
+    Param("internalisation_rate", 0.05302, 0.0, 1.0, "per session",
           "pace at which internalisation follows need satisfaction", _CAL, "mechanism"),
-    Param("internalisation_pressure", 0.000514, 0.0, 1.0, "per session",
+    Param("internalisation_pressure", 0.06296, 0.0, 1.0, "per session",
           "pull of controlling pressure on internalisation", _CAL, "mechanism"),
     # --- step 8: engagement ----------------------------------------------------------------------
     Param("engagement_base", -2.0, -10.0, 10.0, "logit", "log-odds of doing the tasks at zero",
           _SET, "mechanism"),
-    Param("engagement_internalisation", 6.04, 0.0, 20.0, "logit per unit",
+    Param("engagement_internalisation", 6.17, 0.0, 20.0, "logit per unit",
           "effect of internalisation on engagement", _CAL, "mechanism"),
-    Param("engagement_task", 3.19, 0.0, 20.0, "logit per unit",
+    Param("engagement_task", 3.493, 0.0, 20.0, "logit per unit",
           "effect of task agreement on engagement", _CAL, "mechanism"),
-    Param("engagement_bond", 0.207, 0.0, 20.0, "logit per unit", "effect of the bond on engagement",
+    Param("engagement_bond", 0.415, 0.0, 20.0, "logit per unit", "effect of the bond on engagement",
           _CAL, "mechanism"),
     Param("engagement_symptoms", 1.0, 0.0, 20.0, "logit per unit",
           "how symptoms hold engagement back", _SET, "mechanism"),
-    Param("engagement_noise", 1.43, 0.0, 5.0, "logit sd", "week-to-week noise in engagement",
+    Param("engagement_noise", 1.316, 0.0, 5.0, "logit sd", "week-to-week noise in engagement",
           _CAL, "mechanism"),
     # --- step 9: symptoms ----------------------------------------------------------------------
-    Param("technique_gain", 0.02, 0.0, 1.0, "share per session",
+    Param("technique_gain", 0.08441, 0.0, 1.0, "share per session",
           "relative symptom reduction from techniques at full efficacy and engagement", _CAL,
           "mechanism"),
-    Param("alliance_effect", 0.0272, 0.0, 1.0, "share per session",
+    Param("alliance_effect", 0.0005763, 0.0, 1.0, "share per session",
           "relative symptom reduction from the alliance itself (acts on the next session)",
           _CAL, "mechanism"),
-    Param("alliance_state_effect", 0.00438, 0.0, 2.0, "share per unit state",
+    Param("alliance_state_effect", 0.0007254, 0.0, 2.0, "share per unit state",
           "relative symptom reduction in the week after a session per unit of its alliance "
           "state (the state-like alliance acting on the next session)", _CAL, "mechanism"),
+    Param("remoralisation", 0.6333, 0.0, 1.0, "share per session",
+          "relative symptom reduction from renewed hope in the first week of treatment, "
+          "before techniques can act, with a fully warm clinician (times the clinician's "
+          "warmth and the patient's responsiveness)",
+          "phase model: remoralisation comes first (Howard et al. 1993), hope instilled by "
+          "a warm, credible helper (Frank & Frank 1991); " + _CAL, "mechanism"),
+    Param("remoralisation_fade", 0.5558, 0.0, 1.0, "per session",
+          "what remains of remoralisation's relief from one week to the next",
+          "most early change happens in the first sessions (Howard et al. 1986); " + _CAL,
+          "mechanism"),
     Param("natural_recovery", 0.0, 0.0, 1.0, "share per session",
           "relative symptom reduction without treatment (spontaneous remission)", _ASSUMED,
           "mechanism"),
-    Param("symptom_noise", 0.0201, 0.0, 1.0, "0-1 sd", "week-to-week noise in symptoms", _CAL,
+    Param("symptom_noise", 0.02877, 0.0, 1.0, "0-1 sd", "week-to-week noise in symptoms", _CAL,
           "mechanism"),
     Param("life_event_rate", 0.03, 0.0, 1.0, "per week", "probability of a stressful life event",
           _ASSUMED, "mechanism"),
@@ -280,7 +306,7 @@ _TABLE: tuple[Param, ...] = (
           "competence satisfaction gained from felt improvement (reverse path)", _SET,
           "mechanism"),
     # --- step 11: ending -------------------------------------------------------------------------
-    Param("dropout_base", -8.33, -15.0, 5.0, "logit", "log-odds of dropping out per session",
+    Param("dropout_base", -8.013, -15.0, 5.0, "logit", "log-odds of dropping out per session",
           _CAL, "mechanism"),
     Param("dropout_strain", 0.3, 0.0, 10.0, "logit per unit", "effect of unresolved strain U",
           _SET, "mechanism"),
@@ -290,20 +316,28 @@ _TABLE: tuple[Param, ...] = (
           "effect of low internalisation (1 - I)", _SET, "mechanism"),
     Param("dropout_confrontation", 1.5, 0.0, 10.0, "logit",
           "jump in dropout log-odds after an unrepaired confrontation", _SET, "mechanism"),
-    Param("recovery_threshold", 0.25, 0.0, 1.0, "0-1 symptoms",
+    Param("recovery_threshold", 0.1595, 0.0, 1.0, "0-1 symptoms",
           "latent symptom level at which treatment ends as 'good enough' (0.25 is about PHQ-9 7)",
-          "PHQ-9 below 10 marks recovery in routine care", "mechanism"),
+          "good-enough level: patients end when they feel well enough, mostly below PHQ-9 10 "
+          "(Barkham et al. 2006); where exactly shapes the spread of outcomes (P14); " + _CAL,
+          "mechanism"),
     # --- step 12: instruments ------------------------------------------------------------------
     Param("wai_noise", 0.35, 0.0, 2.0, "WAI points (1-5)", "measurement error of a WAI-SR subscale",
           "WAI-SR subscale reliability about .85-.90 (Hatcher & Gillaspy 2006)", "instrument"),
+    Param("wai_rating_style", 0.8024, 0.0, 2.0, "WAI points (sd)",
+          "between-patient sd of a patient's own lean on every WAI-SR item (leniency, "
+          "acquiescence), unrelated to the alliance itself",
+          "patients' ratings are skewed and reflect their rating style (Tracey & Kokotovic "
+          "1989; Hatcher & Gillaspy 2006); why patient-level alliance differences predict "
+          "outcome less than clinicians' (Baldwin et al. 2007); " + _CAL, "instrument"),
     Param("symptom_score_noise", 2.0, 0.0, 10.0, "PHQ-9 points", "measurement error of the PHQ-9",
           "PHQ-9 test-retest reliability about .84 (Kroenke et al. 2001)", "instrument"),
     Param("report_confrontation", 0.8, 0.0, 1.0, "probability",
           "probability that a patient reports a confrontation rupture",
           "patients report fewer ruptures than observers (Eubanks et al. 2018)", "instrument"),
-    Param("report_withdrawal", 0.4, 0.0, 1.0, "probability",
+    Param("report_withdrawal", 0.3732, 0.0, 1.0, "probability",
           "probability that a patient reports a withdrawal rupture",
-          "withdrawals are reported least (Eubanks et al. 2018)", "instrument"),
+          "withdrawals are reported least (Eubanks et al. 2018); " + _CAL, "instrument"),
 )
 
 PARAMS: dict[str, Param] = {p.name: p for p in _TABLE}
@@ -314,7 +348,8 @@ PARAM_DTYPE = np.dtype([(p.name, np.float64) for p in _TABLE])
 
 CLINICIAN_TRAITS = ("warmth", "collaboration", "structure", "pressure", "attunement",
                     "repair_skill", "technique_efficacy")
-PATIENT_TRAITS = ("severity", "sensitivity", "hostility", "autonomy", "expectancy", "tolerance")
+PATIENT_TRAITS = ("severity", "sensitivity", "hostility", "autonomy", "expectancy", "tolerance",
+                  "responsiveness")
 
 
 def defaults(table: Mapping[str, Param] | None = None) -> dict[str, float]:

@@ -124,8 +124,9 @@ SCENARIOS: dict[str, Scenario] = {
                 # Quiet withdrawal is easily missed in a short visit.
                 "attunement": 0.4,
                 # Taking a daily pill is a far easier task than psychotherapy homework: the
-                # baseline of engagement (doses taken), calibrated to P9 (48.5% adherent).
-                "engagement_base": -1.96,
+                # baseline of engagement (doses taken), calibrated to P9 (48.5% adherent over
+                # follow-up; set so that the mean over seeds 101-105 at 20,000 patients hits it).
+                "engagement_base": -1.895,
             },
             goals=("blood pressure under control",),
             tasks=("daily medication", "home blood-pressure log"),

@@ -176,8 +176,8 @@ def _trait_from_logit(centre, logit, spread, z):
 
 @jit
 def _patient_logits(params):
-    """Return the logits of each row's patient trait medians (rows x 6, in trait order)."""
-    out = np.empty((params.shape[0], 6))
+    """Return the logits of each row's patient trait medians (rows x 7, in trait order)."""
+    out = np.empty((params.shape[0], 7))
     for r in range(params.shape[0]):
         p = params[r]
         out[r, 0] = _logit(p.severity)
@@ -186,28 +186,36 @@ def _patient_logits(params):
         out[r, 3] = _logit(p.autonomy)
         out[r, 4] = _logit(p.expectancy)
         out[r, 5] = _logit(p.tolerance)
+        out[r, 6] = _logit(p.responsiveness)
     return out
 
 
 @jit
 def initialise_clinicians(clinicians, params):
-    """Draw every clinician's traits (counters 0-6 of the clinician's key).
+    """Draw every clinician's traits (counters 0-6 and 8 of the clinician's key).
 
-    Clinicians are few (one per 20 patients by default), so each takes its medians' logits
-    itself (:func:`_trait`); patients share theirs per parameter row (:func:`_patient_logits`).
+    Warmth, collaboration, structure, attunement, repair skill and technique efficacy share a
+    general skill (counter 8): a share ``clinician_common_skill`` of each one's logit-scale
+    variance is common to all six. Pressure is drawn alone. Clinicians are few (one per 20
+    patients by default), so each takes its medians' logits itself (:func:`_trait`); patients
+    share theirs per parameter row (:func:`_patient_logits`).
     """
     for j in range(clinicians.shape[0]):
         c = clinicians[j]
         p = params[c.row]
         k = c.key
-        c.warmth = _trait(p.warmth, p.warmth_spread, rng.normal(k, 0))
-        c.collaboration = _trait(p.collaboration, p.collaboration_spread, rng.normal(k, 1))
-        c.structure = _trait(p.structure, p.structure_spread, rng.normal(k, 2))
+        common = math.sqrt(p.clinician_common_skill) * rng.normal(k, 8)
+        own = math.sqrt(1.0 - p.clinician_common_skill)
+        c.warmth = _trait(p.warmth, p.warmth_spread, own * rng.normal(k, 0) + common)
+        c.collaboration = _trait(p.collaboration, p.collaboration_spread,
+                                 own * rng.normal(k, 1) + common)
+        c.structure = _trait(p.structure, p.structure_spread, own * rng.normal(k, 2) + common)
         c.pressure = _trait(p.pressure, p.pressure_spread, rng.normal(k, 3))
-        c.attunement = _trait(p.attunement, p.attunement_spread, rng.normal(k, 4))
-        c.repair_skill = _trait(p.repair_skill, p.repair_skill_spread, rng.normal(k, 5))
+        c.attunement = _trait(p.attunement, p.attunement_spread, own * rng.normal(k, 4) + common)
+        c.repair_skill = _trait(p.repair_skill, p.repair_skill_spread,
+                                own * rng.normal(k, 5) + common)
         c.technique_efficacy = _trait(p.technique_efficacy, p.technique_efficacy_spread,
-                                      rng.normal(k, 6))
+                                      own * rng.normal(k, 6) + common)
 
 
 @jit
@@ -247,7 +255,7 @@ def initialise_dyads(dyads, clinicians, params, clinician_keys, caseload):
 
 @jit
 def _intake(d, c, p, m):
-    """Draw a patient's traits (counters 0-6 of its key) and set the intake state.
+    """Draw a patient's traits (counters 0-8 of its key) and set the intake state.
 
     ``m`` holds the logits of the row's trait medians (severity ... tolerance).
     """
@@ -258,6 +266,9 @@ def _intake(d, c, p, m):
     d.autonomy = _trait_from_logit(p.autonomy, m[3], p.autonomy_spread, rng.normal(k, 3))
     d.expectancy = _trait_from_logit(p.expectancy, m[4], p.expectancy_spread, rng.normal(k, 4))
     d.tolerance = _trait_from_logit(p.tolerance, m[5], p.tolerance_spread, rng.normal(k, 5))
+    d.responsiveness = _trait_from_logit(p.responsiveness, m[6], p.responsiveness_spread,
+                                         rng.normal(k, 7))
+    d.rating_style = p.wai_rating_style * rng.normal(k, 8)
     # Trial arm: randomised per patient, or per clinician when arms have their own
     # clinicians (counter 7 of the clinician's key, after its seven traits).
     arm_draw = rng.uniform(c.key, 7) if p.technique_by_clinician else rng.uniform(k, 6)

@@ -118,6 +118,7 @@ def test_dose_response_counts_scores_after_eight_sessions_as_the_studies_do():
     assert result.early_gain.value == pytest.approx(early)
     assert result.late_gain.value == pytest.approx(late)
     assert result.acceleration.value == pytest.approx(early / late)
+    assert result.early_excess.value == pytest.approx(early - 1.5 * late)
 
 
 def test_outcome_spread_is_the_ratio_of_sample_sds():
