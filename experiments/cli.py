@@ -82,7 +82,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     study.set_defaults(func=cmd_study)
 
     val = sub.add_parser(
-        "validate", help="hold the default model to the published patterns P1-P9",
+        "validate", help="hold the default model to the published patterns P1-P14",
         description="Simulate the default (psychotherapy) and hypertension scenarios, compute "
                     "each pattern of experiments/targets.toml as the cited studies do, with "
                     "cluster-bootstrap 95%% intervals, and judge it: the model's interval must "

@@ -3,12 +3,12 @@
 Run it with the project's environment, from any directory::
 
     .venv/bin/python notebooks/execute.py               # every notebook, full size, saved
-
-After a change to the model's equations or defaults, this one command re-executes every notebook
-at full size and saves it; ``tests/test_notebooks.py`` then finds the committed outputs' numbers
-again in a fresh run (:func:`key_numbers`).
     .venv/bin/python notebooks/execute.py 02_what_if    # only some (names or paths)
     .venv/bin/python notebooks/execute.py --small       # every notebook, small size, not saved
+
+After a change to the model's equations or defaults, the first command re-executes every
+notebook at full size and saves it; ``tests/test_notebooks.py`` then finds the committed
+outputs' numbers again in a fresh run (:func:`key_numbers`).
 
 Each notebook runs in a fresh kernel of this interpreter (the ``python3`` kernel that ipykernel
 installs into the environment; nothing is registered globally). The kernel's working directory

@@ -9,7 +9,6 @@ the seeds excludes 0).
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from scipy import stats
 
 from sim.batch import simulate
