@@ -222,9 +222,10 @@ def test_hypertension_has_few_visits_and_no_ending_on_recovery():
 # --- the dashboard's model --------------------------------------------------------------------
 
 def test_dyad_up_close_has_exactly_the_slider_values():
-    model = TeachingClinic(seed=5, repair_skill=0.85, sensitivity=0.65, severity=0.7)
+    model = TeachingClinic(seed=5, repair_skill=0.85, sensitivity=0.65, severity=0.7,
+                           responsiveness=0.9)
     expected = {**slider_values("psychotherapy"), "repair_skill": 0.85, "sensitivity": 0.65,
-                "severity": 0.7}
+                "severity": 0.7, "responsiveness": 0.9}
     traits = {**model.focus.clinician, **model.focus.patient}
     for name in SLIDERS:
         assert traits[name] == pytest.approx(expected[name], abs=1e-12), name
@@ -396,6 +397,53 @@ def test_reset_after_a_vignette_keeps_the_vignette_and_the_moved_slider(vignette
     assert rc.find(v.Alert, class_="unapplied").widgets == []
 
 
+def test_the_responsiveness_slider_exists_and_shows_its_value():
+    assert "responsiveness" in PATIENT_SLIDERS
+    assert LABELS["responsiveness"] == "Responsiveness to treatment"
+    rc = render_page()
+    shown = slider(rc, "responsiveness")
+    assert (shown.min, shown.max) == (0.0, 1.0)
+    assert shown.v_model == Settings.of_scenario("psychotherapy").traits["responsiveness"]
+    assert shown.label == slider_label("responsiveness", shown.v_model)
+    (patient,) = texts(rc, "dyad-patient")
+    assert f"responsiveness to treatment {shown.v_model:.2f}" in patient
+
+
+def test_reset_gives_the_patient_up_close_the_responsiveness_of_the_slider(monkeypatch):
+    built = []
+    build = Settings.build
+
+    def recording_build(self):
+        built.append(build(self))
+        return built[-1]
+
+    monkeypatch.setattr(Settings, "build", recording_build)
+    rc = render_page()
+    (before,) = built
+    moved = round(1.0 - slider(rc, "responsiveness").v_model, 2)  # a responder, not the median
+    slider(rc, "responsiveness").v_model = moved
+    assert slider(rc, "responsiveness").label == slider_label("responsiveness", moved)
+    (notice,) = rc.find(v.Alert, class_="unapplied").widgets
+    assert f"responsiveness to treatment {moved:.2f}" in str(notice.children)
+    rc.find(v.Btn, children=["Reset"]).widget.click()
+    after = built[-1]
+    assert after is not before
+    running = after.focus.patient["responsiveness"]
+    assert running == pytest.approx(moved, abs=1e-12)
+    # The compared pair is the same patient; the clinic's patients moved with the median.
+    for track in (after.compare_low, after.compare_high):
+        assert track.patient["responsiveness"] == running
+    assert (after.clinics.dyads["responsiveness"]
+            >= before.clinics.dyads["responsiveness"]).all()
+    assert (after.clinics.dyads["responsiveness"].mean()
+            > before.clinics.dyads["responsiveness"].mean())
+    (patient,) = texts(rc, "dyad-patient")
+    assert f"responsiveness to treatment {running:.2f}" in patient
+    assert rc.find(v.Alert, class_="unapplied").widgets == []
+    # Everything else is what the sidebar showed before the slider moved.
+    assert {**before.dyad_traits, "responsiveness": running} == pytest.approx(after.dyad_traits)
+
+
 def slider_values_rounded(scenario):
     return dict(Settings.of_scenario(scenario).traits)
 
@@ -553,7 +601,7 @@ def test_every_scenario_has_its_info(scenario):
     # A number quoted next to a trait is the scenario's value of that trait.
     values = SCENARIOS[scenario].parameters()
     for name, number in re.findall(r"\b(warmth|collaboration|structure|pressure|attunement|"
-                                   r"sensitivity|hostility|autonomy) (\d\.\d+)",
+                                   r"sensitivity|hostility|autonomy|responsiveness) (\d\.\d+)",
                                    info.how_it_works):
         assert values[name] == pytest.approx(float(number)), name
     if SCENARIOS[scenario].symptom_instrument == "PHQ-9" and scenario in ("copd_panic",
@@ -562,9 +610,14 @@ def test_every_scenario_has_its_info(scenario):
 
 
 def test_the_glossary_and_the_model_document():
-    for word in ("goal", "task", "bond", "attunement", "strain", "internalisation", "WAI-SR",
-                 "PHQ-9"):
+    for word in ("goal", "task", "bond", "attunement", "strain", "internalisation",
+                 "responsiveness", "WAI-SR", "PHQ-9"):
         assert GLOSSARY[word]
+    responsiveness = GLOSSARY["responsiveness"]
+    for phrase in ("techniques", "remoralisation", "responders", "non-responders"):
+        assert phrase in responsiveness
+    assert any(LABELS["responsiveness"].lower() in text.lower()
+               for info in INFO.values() for text in info.try_)
     assert "<table>" in model_doc_html() and "Process overview" in model_doc_html()
 
 

@@ -181,6 +181,21 @@ def test_each_vignette_a_slider_and_reset_leave_model_and_sidebar_agreeing(page,
     assert INFO[vignette].what_it_is in page.inner_text(".info-text")  # still the vignette
 
 
+def test_a_responder_up_close(page):
+    responsiveness = move_slider(page, "responsiveness", 0.95)
+    assert page.inner_text(".unapplied").startswith("Not applied yet: responsiveness")
+    page.get_by_role("button", name="Reset").click()
+    expected = (Settings.of_scenario("psychotherapy", SEED)
+                .with_trait("responsiveness", responsiveness).build())
+    running = expected.focus.patient["responsiveness"]
+    page.wait_for_function(
+        "(want) => document.querySelector('.dyad-patient').textContent.includes(want)",
+        arg=f"{LABELS['responsiveness'].lower()} {running:.2f}")
+    assert sidebar_values(page) == {**Settings.of_scenario("psychotherapy").traits,
+                                    "responsiveness": responsiveness}
+    assert page.locator(".unapplied").count() == 0
+
+
 def test_after_a_finished_course_another_scenario_steps(page):
     choose_scenario(page, "hypertension")
     sessions = int(SCENARIOS["hypertension"].parameters()["max_sessions"])
@@ -283,6 +298,12 @@ def clipped(chart, slack=1.0):
 def test_charts_fit_their_cards_on_a_projector(browser, dashboard_url, viewport):
     page, errors = open_page(browser, dashboard_url, viewport)
     try:
+        # The sidebar (a drawer, open, below 1280 px): no slider's label is cut short.
+        labels = page.evaluate("() => [...document.querySelectorAll('.controls .v-slider "
+                               ".v-label')].filter(l => l.clientWidth > 0).map(l => "
+                               "[l.textContent, l.scrollWidth > l.clientWidth])")
+        assert len(labels) == len(SLIDERS)
+        assert [text for text, cut in labels if cut] == [], "slider labels cut short"
         for session in range(1, STEPS + 1):
             step_to(page, session)
         if page.locator(".v-navigation-drawer--temporary.v-navigation-drawer--active").count():

@@ -78,6 +78,9 @@ INFO: dict[str, ScenarioInfo] = {
             "markers). Then compare clinicians differing in repair skill.",
             "Set pressure to 0.7: watch strain, withdrawals and dropouts rise.",
             "Change the seed: the same clinician meets another patient's luck.",
+            "Set responsiveness to treatment to 0.95 and press Reset, then to 0.05: the same "
+            "clinician with a responder and a non-responder. Does the PHQ-9 score fall in the "
+            "first sessions, or hardly move even where the alliance grows?",
         ),
         measure=_PHQ9,
     ),
@@ -236,6 +239,10 @@ GLOSSARY: dict[str, str] = {
               "patient rates goal, task and bond (1–5). The model's reported alliance mimics it.",
     "PHQ-9": "Patient Health Questionnaire: nine items on depressive symptoms over two weeks, "
              "0–27; 10 or more suggests moderate depression.",
+    "responsiveness": "Responsiveness to treatment: the share of what treatment offers — "
+                      "techniques, the alliance, remoralisation (renewed hope from a warm "
+                      "helper) — that the patient takes (0–1). The model's patients are mostly "
+                      "responders, who take much of it, or non-responders, who take little.",
     "questionnaire report": "Whether the patient would mark the rupture on a post-session "
                             "questionnaire. Many ruptures the clinician misses are never "
                             "reported either.",

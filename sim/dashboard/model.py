@@ -38,7 +38,7 @@ CLINIC_SIZE = {"n_clinicians": 5, "patients_per_clinician": 20}
 
 CLINICIAN_SLIDERS = ("warmth", "collaboration", "structure", "pressure", "attunement",
                      "repair_skill")
-PATIENT_SLIDERS = ("sensitivity", "hostility", "severity", "autonomy")
+PATIENT_SLIDERS = ("sensitivity", "hostility", "severity", "autonomy", "responsiveness")
 SLIDERS = CLINICIAN_SLIDERS + PATIENT_SLIDERS
 """Traits the dashboard's sliders set (parameter names)."""
 
@@ -53,6 +53,7 @@ LABELS = {
     "hostility": "Hostility",
     "severity": "Intake severity",
     "autonomy": "Motivation (autonomy)",
+    "responsiveness": "Responsiveness to treatment",
 }
 """Human labels of the slider traits."""
 
@@ -167,8 +168,10 @@ class TeachingClinic(AllianceModel):
     warmth, collaboration, structure, pressure, attunement, repair_skill : float, optional
         Clinician traits: the clinic's population median, and the exact values of the dyad up
         close. ``None`` keeps the scenario's value.
-    sensitivity, hostility, severity, autonomy : float, optional
-        Patient traits, likewise.
+    sensitivity, hostility, severity, autonomy, responsiveness : float, optional
+        Patient traits, likewise. In the calibrated population responsiveness is nearly binary
+        (responders and non-responders, docs/MODEL.md section 9), so the scenario's median is a
+        middling responder the clinic rarely has; the slider lets the dyad up close be either.
 
     Attributes
     ----------
@@ -192,14 +195,15 @@ class TeachingClinic(AllianceModel):
                  pressure: float | None = None, attunement: float | None = None,
                  repair_skill: float | None = None, sensitivity: float | None = None,
                  hostility: float | None = None, severity: float | None = None,
-                 autonomy: float | None = None) -> None:
+                 autonomy: float | None = None,
+                 responsiveness: float | None = None) -> None:
         if contrast not in CONTRASTS:
             raise ParameterError(f"contrast must be one of {', '.join(CONTRASTS)}, "
                                  f"got '{contrast}'")
         given = {"warmth": warmth, "collaboration": collaboration, "structure": structure,
                  "pressure": pressure, "attunement": attunement, "repair_skill": repair_skill,
                  "sensitivity": sensitivity, "hostility": hostility, "severity": severity,
-                 "autonomy": autonomy}
+                 "autonomy": autonomy, "responsiveness": responsiveness}
         chosen = {name: check_value(name, value) for name, value in given.items()
                   if value is not None}
         seed_value, self_notice = parse_seed(seed)
