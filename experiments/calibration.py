@@ -7,10 +7,15 @@ The procedure (``alliance calibrate`` reruns it; docs/MODEL.md, "Calibration", r
    pattern's statistic with the same analysis functions, and sum the squared standardised
    distances ``(value - target) / half-width of the published interval``. A range counts from
    its midpoint; P6, bounded by the model's own P5, counts from P5 / 2 with half-width P5 / 2.
+   A pattern's further conditions count the same way; a one-sided pattern or condition counts
+   its shortfall in ``scale`` units from one scale inside its bound (0 beyond).
    Only point estimates enter (one bootstrap resample, whose interval is ignored).
 2. **Common random numbers.** Every candidate is simulated with the same seed, so candidates
    differ by their parameters only and the loss changes smoothly enough for a local search.
-   The seed differs from the validation's, so the validation is an out-of-sample check.
+   The seed differs from the validation's; the validation still judges the same patterns the
+   calibration fitted, so it checks the fit on new draws, not a prediction. The held-out check
+   (:func:`holdout`, ``alliance calibrate --holdout``) is one: calibrate on two folds of the
+   patterns, judge the third.
 3. **Screen.** A Latin hypercube (:class:`scipy.stats.qmc.LatinHypercube`, seeded) over the
    box of :data:`DIMENSIONS`, plus the current defaults, evaluated in parallel through any
    :class:`concurrent.futures.Executor`.
