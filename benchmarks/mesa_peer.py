@@ -82,8 +82,13 @@ class PeerClinician(mesa.Agent):
     def __init__(self, model: PeerModel) -> None:
         super().__init__(model)
         p = model.p
+        # As sim.state.initialise_clinicians: six skills share a general one; pressure alone.
+        common = math.sqrt(p.clinician_common_skill) * self.random.gauss(0.0, 1.0)
+        own = math.sqrt(1.0 - p.clinician_common_skill)
         for trait in CLINICIAN_TRAITS:
             z = self.random.gauss(0.0, 1.0)
+            if trait != "pressure":
+                z = own * z + common
             setattr(self, trait,
                     logit_normal(getattr(p, trait), getattr(p, f"{trait}_spread"), z))
 
@@ -122,7 +127,7 @@ class PeerPatient(mesa.Agent):
         start = min(1.0, p.alliance_initial * (0.5 + expectancy))
         severity = traits["severity"]
         dyad = {
-            **traits,
+            **traits, "rating_style": p.wai_rating_style * self.random.gauss(0.0, 1.0),
             "rapport": p.rapport_initial * clinician.warmth, "trust": expectancy,
             "goal": start, "task": start, "bond": start, "alliance": start, "strain": 0.0,
             "need_autonomy": p.need_initial, "need_competence": p.need_initial,
