@@ -33,7 +33,7 @@ from experiments.resampling import (
     require,
 )
 
-__all__ = ["AllianceLevels", "TherapistEffects", "alliance_levels", "therapist_effects"]
+__all__ = ["AllianceLevels", "TherapistEffects", "alliance_levels", "icc1", "therapist_effects"]
 
 DEFAULT = Resampling()
 """1000 resamples, seed 0, clinicians with their caseloads, 95%."""
@@ -73,6 +73,19 @@ def _icc(w: np.ndarray, y: np.ndarray, member: sparse.csr_matrix, size: np.ndarr
         ms_within = ss_within / (total - groups)
         k0 = (total - (drawn * size**2).sum(axis=1) / total) / (groups - 1.0)
         return (ms_between - ms_within) / (ms_between + (k0 - 1.0) * ms_within)
+
+
+def icc1(values: np.ndarray | pd.Series, groups: np.ndarray | pd.Series) -> float:
+    """Return the one-way random-effects ANOVA ICC(1) of ``values`` grouped by ``groups``.
+
+    The point estimate :func:`therapist_effects` bootstraps (unequal group sizes: the k0
+    correction), for callers that need it per clinic.
+    """
+    codes = pd.factorize(np.asarray(groups))[0]
+    n = len(codes)
+    member = sparse.csr_matrix((np.ones(n), (np.arange(n), codes)), shape=(n, codes.max() + 1))
+    y = np.asarray(values, dtype=float)[None, :]
+    return float(_icc(np.ones((1, n)), y, member, np.bincount(codes).astype(float))[0])
 
 
 @dataclass(frozen=True)

@@ -160,3 +160,22 @@ def test_alliance_effects_give_p5_and_p6_in_both_windows_and_the_latent_effect()
     after_first = panel[panel["session"] == 1].set_index("patient_id")["symptoms"]
     pd.testing.assert_series_equal(second, after_first.loc[second.index], check_names=False)
     assert np.isfinite(effects.forward_latent.value)
+
+
+def test_icc1_is_the_point_estimate_therapist_effects_bootstraps():
+    from experiments.multilevel import icc1
+
+    table = _nested_outcomes(np.random.default_rng(9), caseload=np.arange(5, 85) % 20 + 3)
+    residual = table["symptom_score_post"] - np.polyval(
+        np.polyfit(table["symptom_score_intake"], table["symptom_score_post"], 1),
+        table["symptom_score_intake"])
+    expected = therapist_effects(table, resampling=FEW).icc.value
+    assert icc1(residual, table["clinician_id"]) == pytest.approx(expected, abs=1e-9)
+    # by hand: one-way ANOVA with the k0 correction
+    groups = residual.groupby(table["clinician_id"])
+    k, n = groups.ngroups, len(residual)
+    ms_between = (groups.size() * (groups.mean() - residual.mean()) ** 2).sum() / (k - 1)
+    ms_within = ((residual - groups.transform("mean")) ** 2).sum() / (n - k)
+    k0 = (n - (groups.size() ** 2).sum() / n) / (k - 1)
+    assert icc1(residual, table["clinician_id"]) == pytest.approx(
+        (ms_between - ms_within) / (ms_between + (k0 - 1) * ms_within))

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from experiments.multilevel import icc1
 from experiments.store import Store
 from experiments.studies.common import committed_parts, figure, markdown_table, save_figure
 from sim.io import write_text
@@ -37,18 +38,6 @@ def residualised_outcome(dyads: pd.DataFrame) -> pd.Series:
 
     return dyads.groupby(CLINIC, group_keys=False)[["symptom_score_intake",
                                                     "symptom_score_post"]].apply(residual)
-
-
-def icc1(values: pd.Series, groups: pd.Series) -> float:
-    """Return ICC(1) from a one-way ANOVA with unequal group sizes (n0 correction)."""
-    frame = pd.DataFrame({"y": values.to_numpy(), "g": groups.to_numpy()})
-    sizes = frame.groupby("g")["y"].size()
-    k, n = len(sizes), len(frame)
-    means = frame.groupby("g")["y"].transform("mean")
-    ms_between = ((means - frame["y"].mean()) ** 2).sum() / (k - 1)
-    ms_within = ((frame["y"] - means) ** 2).sum() / (n - k)
-    n0 = (n - (sizes**2).sum() / n) / (k - 1)
-    return float((ms_between - ms_within) / (ms_between + (n0 - 1) * ms_within))
 
 
 def clinic_iccs(dyads: pd.DataFrame) -> pd.DataFrame:
