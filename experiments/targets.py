@@ -23,7 +23,7 @@ TARGETS_FILE = Path(__file__).resolve().parent / "targets.toml"
 """The shipped targets file."""
 
 PATTERN_IDS = tuple(f"P{i}" for i in range(1, 15))
-"""The patterns the specification lists (shared/docs/MODEL.md, section 1)."""
+"""The published patterns (docs/MODEL.md, sections 1 and 10)."""
 
 REQUIRED = ("name", "statistic", "target", "interval", "kind", "source", "scenario", "analysis",
             "data")

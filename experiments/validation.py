@@ -3,7 +3,7 @@
 :func:`validate` simulates the scenarios the targets name (``experiments/targets.toml``:
 psychotherapy for P1–P7 and P10–P14, hypertension for P8 and P9) at a size large enough for tight
 intervals, computes every statistic with the analysis function the target names, exactly as
-the analyses compute it, and judges it by the rule of shared/docs/MODEL.md: the model's 95%
+the analyses compute it, and judges it by the rule of experiments/targets.toml: the model's 95%
 interval overlaps the published interval, plus the checks a pattern adds (clearly non-zero,
 smaller than another pattern, at least a value, a positive indirect effect, conditions on
 other fields of the same analysis). Nothing here changes how a statistic is computed.

@@ -24,7 +24,6 @@ from sim.jit import jit
 from sim.params import CLINICIAN_TRAITS, ParameterError, check_rows, check_seed
 from sim.scenarios import get as get_scenario
 from sim.state import (
-    ACTIVE,
     DYAD_DTYPE,
     RUPTURE_NAMES,
     STATUS_NAMES,
@@ -388,8 +387,3 @@ def keys_sorted(point_id, rep, clinician_id, patient_id):
         if b < a:
             return False
     return True
-
-
-def still_active(clinics: Clinics) -> int:
-    """Return how many dyads are still in treatment."""
-    return int(np.count_nonzero(clinics.dyads["status"] == ACTIVE))
