@@ -169,7 +169,7 @@ def standardised_distances(values: Mapping[str, float],
     ----------
     values : mapping
         The model's point value of each pattern by id, and of each condition by
-        ``id.estimate`` (:func:`evaluate` reads them off the analyses).
+        ``id.estimate`` (:func:`pattern_values`).
     targets : mapping
         Targets by id.
 
@@ -194,14 +194,26 @@ def standardised_distances(values: Mapping[str, float],
         else:
             distances[pid] = _distance(value, float(t.target), (t.high - t.low) / 2.0)
         for c in t.also:
-            other = values[f"{pid}.{c.estimate}"]
             key = f"{pid}.{c.estimate}"
+            other = values[key]
             if c.low is not None:
                 distances[key] = _distance(other, (c.low + c.high) / 2.0, (c.high - c.low) / 2.0)
             elif c.at_least is not None or c.exclude_zero:
                 bound = c.at_least if c.at_least is not None else 0.0
                 distances[key] = _shortfall(other, bound, c.scale or 1.0)
     return distances
+
+
+def pattern_values(targets: Mapping[str, Target], results: Mapping[str, Any]
+                   ) -> dict[str, float]:
+    """Return what :func:`standardised_distances` measures, read off the analysis results.
+
+    Each pattern's point value by id, and each further condition's by ``id.estimate``.
+    """
+    values = {pid: estimate_of(t, results[pid]).value for pid, t in targets.items()}
+    values |= {f"{pid}.{c.estimate}": getattr(results[pid], c.estimate).value
+               for pid, t in targets.items() for c in t.also}
+    return values
 
 
 def _distance(value: float, centre: float, half: float) -> float:
@@ -254,9 +266,7 @@ def evaluate(x: Mapping[str, float], targets: Mapping[str, Target], *,
     runs = simulate_runs(targets, n_patients=n_patients, seed=seed, overrides=overrides,
                          scenario_overrides=scenarios)
     results = compute(targets, runs, POINT_ONLY)
-    values = {pid: estimate_of(t, results[pid]).value for pid, t in targets.items()}
-    values |= {f"{pid}.{c.estimate}": getattr(results[pid], c.estimate).value
-               for pid, t in targets.items() for c in t.also}
+    values = pattern_values(targets, results)
     row = {key: float(x[key]) for key in (d.key for d in dimensions)}
     row |= {f"value:{pid}": v for pid, v in values.items()}
     for pid, t in targets.items():
@@ -494,8 +504,9 @@ def holdout(out: str | Path, *, folds: Sequence[Sequence[str]] = FOLDS,
     Returns
     -------
     pandas.DataFrame
-        One row per held-out pattern: fold, pattern, its value and 95% interval, pass, checks,
-        and the calibration loss on the training folds.
+        One row per held-out pattern: the fold, the pattern's row of the validation table
+        (:func:`experiments.validation.table`: value, 95% interval, pass, checks, ...), and the
+        calibration loss on the training folds.
     """
     from experiments.validation import DEFAULT_PATIENTS, DEFAULT_SEED, run_validation
 
@@ -513,19 +524,13 @@ def holdout(out: str | Path, *, folds: Sequence[Sequence[str]] = FOLDS,
                                     DEFAULT_SEED if validation_seed is None else validation_seed,
                                     targets=targets, overrides=overrides,
                                     scenario_overrides=scenarios)
-        for v in validation.verdicts:
-            if v.target.id in fold:
-                rows.append({"fold": k + 1, "pattern": v.target.id, "name": v.target.name,
-                             "model": v.estimate.value, "model_low": v.estimate.low,
-                             "model_high": v.estimate.high, "passed": v.passed,
-                             "checks": "; ".join(f"{c.name} {'ok' if c.passed else 'FAILED'}"
-                                                 for c in v.checks),
-                             "training_loss": result.loss,
-                             "training_start_loss": result.start_loss})
+        held = validation.table[validation.table["pattern"].isin(fold)]
+        rows.append(held.assign(fold=k + 1, training_loss=result.loss,
+                                training_start_loss=result.start_loss))
         if log:
-            held = [r for r in rows if r["fold"] == k + 1]
-            log(f"fold {k + 1} ({', '.join(fold)}): {sum(r['passed'] for r in held)} of "
+            log(f"fold {k + 1} ({', '.join(fold)}): {int(held['passed'].sum())} of "
                 f"{len(held)} held-out patterns pass")
-    table = pd.DataFrame(rows)
+    table = pd.concat(rows, ignore_index=True)
+    table = table[["fold", *(c for c in table.columns if c != "fold")]]
     write_text(table.to_csv(index=False), out / "holdout.csv")
     return table

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.resampling import Estimate, Resampling
-from experiments.targets import Condition, Target, load_targets
+from experiments.targets import Target, load_targets
 from sim.batch import SimulationResult, simulate
 from sim.params import to_row
 from sim.scenarios import get as get_scenario
@@ -210,20 +210,12 @@ def judge(targets: Mapping[str, Target], results: Mapping[str, Any]) -> list[Ver
         high = estimates[t.high].value if isinstance(t.high, str) else t.high
         span = f"[{t.low:.3f}, {high:g}]" + (f" (upper end: model {t.high})"
                                                  if isinstance(t.high, str) else "")
-        checks = [Check("overlap", bool(est.low <= high and est.high >= t.low),
-                        f"model 95% interval [{est.low:.3f}, {est.high:.3f}] against "
-                        f"published {span}")]
-        if t.exclude_zero:
-            checks.append(Check("non-zero", bool(est.low > 0),
-                                f"interval above 0 (lower bound {est.low:.3f})"))
+        checks = _bound_checks(est, t.low, high, span, t.at_least, t.exclude_zero)
         if t.below:
             other = estimates[t.below]
             checks.append(Check(f"below {t.below}", bool(est.high < other.low),
                                 f"upper bound {est.high:.3f} < {t.below}'s lower bound "
                                 f"{other.low:.3f}"))
-        if t.at_least is not None:
-            checks.append(Check("at least", bool(est.value >= t.at_least),
-                                f"{est.value:.3f} >= {t.at_least:g}"))
         if t.indirect_positive:
             indirect = results[pid].indirect
             checks.append(Check("indirect > 0", bool(indirect.low > 0),
@@ -233,26 +225,34 @@ def judge(targets: Mapping[str, Target], results: Mapping[str, Any]) -> list[Ver
         for condition in t.also:
             other = getattr(results[pid], condition.estimate)
             shown.append((condition.name, other))
-            checks.extend(_condition_checks(condition, other))
+            span = (None if condition.low is None
+                    else f"[{condition.low:g}, {condition.high:g}]")
+            checks.extend(_bound_checks(other, condition.low, condition.high, span,
+                                        condition.at_least, condition.exclude_zero,
+                                        label=condition.name))
         shown.extend((name, getattr(results[pid], name)) for name in t.report)
         verdicts.append(Verdict(t, est, tuple(checks), tuple(shown)))
     return verdicts
 
 
-def _condition_checks(condition: Condition, est: Estimate) -> list[Check]:
-    """Return the checks of one further condition, judged like a pattern's own."""
-    what = f"{condition.name} {est.value:.3f} [{est.low:.3f}, {est.high:.3f}]"
+def _bound_checks(est: Estimate, low: float | None, high: float | None, span: str | None,
+                  at_least: float | None, exclude_zero: bool, label: str = "") -> list[Check]:
+    """Return the overlap, non-zero and at-least checks of a pattern or a further condition.
+
+    ``low``/``high`` None: no overlap check; ``label`` prefixes a condition's check names.
+    """
+    prefix = f"{label}: " if label else ""
     checks = []
-    if condition.low is not None:
-        checks.append(Check(f"{condition.name}: overlap",
-                            bool(est.low <= condition.high and est.high >= condition.low),
-                            f"{what} against [{condition.low:g}, {condition.high:g}]"))
-    if condition.at_least is not None:
-        checks.append(Check(f"{condition.name}: at least", bool(est.value >= condition.at_least),
-                            f"{what}, point estimate >= {condition.at_least:g}"))
-    if condition.exclude_zero:
-        checks.append(Check(f"{condition.name}: non-zero", bool(est.low > 0),
-                            f"{what}, interval above 0"))
+    if low is not None:
+        checks.append(Check(f"{prefix}overlap", bool(est.low <= high and est.high >= low),
+                            f"model 95% interval [{est.low:.3f}, {est.high:.3f}] against "
+                            f"published {span}"))
+    if exclude_zero:
+        checks.append(Check(f"{prefix}non-zero", bool(est.low > 0),
+                            f"interval above 0 (lower bound {est.low:.3f})"))
+    if at_least is not None:
+        checks.append(Check(f"{prefix}at least", bool(est.value >= at_least),
+                            f"{est.value:.3f} >= {at_least:g}"))
     return checks
 
 

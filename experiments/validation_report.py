@@ -122,13 +122,10 @@ def forest_plot(validation: Validation, path: Path) -> Path:
 
 def distance_plot(validation: Validation, path: Path) -> Path:
     """Draw each pattern's standardised distance from its target; save to ``path``."""
-    from experiments.calibration import standardised_distances
+    from experiments.calibration import pattern_values, standardised_distances
 
-    values = {v.target.id: v.estimate.value for v in validation.verdicts}
     targets = {v.target.id: v.target for v in validation.verdicts}
-    values |= {f"{pid}.{c.estimate}": getattr(validation.results[pid], c.estimate).value
-               for pid, t in targets.items() for c in t.also}
-    distances = standardised_distances(values, targets)
+    distances = standardised_distances(pattern_values(targets, validation.results), targets)
     fig, ax = plt.subplots(figsize=(9, 3.4), layout="constrained")
     ax.bar(list(distances), list(distances.values()), color="0.5")
     ax.tick_params(axis="x", labelrotation=60, labelsize=7)
