@@ -16,6 +16,7 @@ import pandas as pd
 from scipy import stats
 
 from experiments.resampling import (
+    DEFAULT,
     PATIENT_KEYS,
     STRATUM_KEYS,
     Estimate,
@@ -40,9 +41,6 @@ __all__ = [
     "rupture_perspectives",
     "rupture_session_share",
 ]
-
-DEFAULT = Resampling()
-"""1000 resamples, seed 0, clinicians with their caseloads, 95%."""
 
 
 # --- P1, P4: correlations with residualised outcome --------------------------------------------

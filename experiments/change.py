@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.resampling import (
+    DEFAULT,
     PATIENT_KEYS,
     Estimate,
     Resampling,
@@ -31,9 +32,6 @@ __all__ = [
     "outcome_spread",
     "score_after",
 ]
-
-DEFAULT = Resampling()
-"""1000 resamples, seed 0, clinicians with their caseloads, 95%."""
 
 RELIABLE_CHANGE = 6.0
 """PHQ-9 points of reliable improvement (the usual reliable-change index of the PHQ-9)."""

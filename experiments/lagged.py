@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.resampling import (
+    DEFAULT,
     PATIENT_KEYS,
     Estimate,
     Resampling,
@@ -39,9 +40,6 @@ from experiments.resampling import (
 
 __all__ = ["AllianceEffects", "LaggedEffects", "alliance_effects", "lagged_effects", "lagged_pairs",
            "latent_panel"]
-
-DEFAULT = Resampling()
-"""1000 resamples, seed 0, clinicians with their caseloads, 95%."""
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from scipy import sparse
 
 from experiments.resampling import (
     CLINICIAN_KEYS,
+    DEFAULT,
     Estimate,
     Resampling,
     complete,
@@ -35,14 +36,16 @@ from experiments.resampling import (
 
 __all__ = ["AllianceLevels", "TherapistEffects", "alliance_levels", "icc1", "therapist_effects"]
 
-DEFAULT = Resampling()
-"""1000 resamples, seed 0, clinicians with their caseloads, 95%."""
-
 
 def _groups(table: pd.DataFrame) -> tuple[sparse.csr_matrix, np.ndarray]:
     """Return the patient-by-clinician indicator matrix and the caseload sizes."""
     require(table, CLINICIAN_KEYS)
-    codes = table.groupby(list(CLINICIAN_KEYS), sort=False, observed=True).ngroup().to_numpy()
+    return _indicator(
+        table.groupby(list(CLINICIAN_KEYS), sort=False, observed=True).ngroup().to_numpy())
+
+
+def _indicator(codes: np.ndarray) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """Return the row-by-group indicator matrix of group codes 0..k-1, and the group sizes."""
     n = len(codes)
     member = sparse.csr_matrix((np.ones(n), (np.arange(n), codes)), shape=(n, codes.max() + 1))
     return member, np.bincount(codes).astype(float)
@@ -81,11 +84,9 @@ def icc1(values: np.ndarray | pd.Series, groups: np.ndarray | pd.Series) -> floa
     The point estimate :func:`therapist_effects` bootstraps (unequal group sizes: the k0
     correction), for callers that need it per clinic.
     """
-    codes = pd.factorize(np.asarray(groups))[0]
-    n = len(codes)
-    member = sparse.csr_matrix((np.ones(n), (np.arange(n), codes)), shape=(n, codes.max() + 1))
+    member, size = _indicator(pd.factorize(np.asarray(groups))[0])
     y = np.asarray(values, dtype=float)[None, :]
-    return float(_icc(np.ones((1, n)), y, member, np.bincount(codes).astype(float))[0])
+    return float(_icc(np.ones_like(y), y, member, size)[0])
 
 
 @dataclass(frozen=True)

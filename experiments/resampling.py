@@ -115,6 +115,10 @@ class Resampling:
                 f"({self.n_resamples} resamples, {scheme})")
 
 
+DEFAULT = Resampling()
+"""1000 resamples, seed 0, clinicians with their caseloads, 95%: every analysis's default."""
+
+
 def require(table: pd.DataFrame, columns: Sequence[str]) -> None:
     """Raise ValueError naming the ``columns`` that ``table`` lacks, if any.
 
