@@ -20,6 +20,8 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n 2
 
 bench: $(STAMP)
@@ -30,11 +32,12 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
-# Compiled kernels are dropped by themselves when the model's sources change (sim/fingerprint.py);
-# this removes them, and the generated drivers (sim/codegen.py), by hand.
+# Compiled kernels are dropped by themselves when the model's sources change (sim/core/fingerprint.py);
+# this removes them, and the generated drivers (sim/core/codegen.py), by hand.
 clean-cache:
-	find sim -name '*.nbi' -delete -o -name '*.nbc' -delete
+	find sim/core -name '*.nbi' -delete -o -name '*.nbc' -delete
 	rm -rf "$${ALLIANCE_CACHE_DIR:-$${XDG_CACHE_HOME:-$$HOME/.cache}/working-alliance/drivers}"
 
 clean: clean-cache

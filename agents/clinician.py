@@ -9,7 +9,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from sim.fields import CLINICIAN_FIELDS
+from sim.core.fields import CLINICIAN_FIELDS
 
 
 def _trait(name: str, meaning: str) -> property:

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING
 
 import mesa
 
-from sim.fields import DYAD_FIELDS, RUPTURE_NAMES, STATUS_NAMES, Field
+from sim.core.fields import DYAD_FIELDS, RUPTURE_NAMES, STATUS_NAMES, Field
 
 if TYPE_CHECKING:
     from agents.clinician import Clinician
+
 
 def _field(name: str, doc: str, writable: bool = True) -> property:
     def get(self: Patient) -> float:
@@ -104,8 +105,10 @@ class Patient(mesa.Agent):
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __repr__(self) -> str:
-        return (f"Patient({self.patient_id}, {self.status}, alliance={self.alliance:.2f}, "
-                f"symptoms={self.symptoms:.2f})")
+        return (
+            f"Patient({self.patient_id}, {self.status}, alliance={self.alliance:.2f}, "
+            f"symptoms={self.symptoms:.2f})"
+        )
 
 
 def _property_of(field: Field) -> property:

@@ -30,9 +30,16 @@ from pathlib import Path
 
 BUDGET_MS = 200.0
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 # Click Step in the page and resolve with [ms to the text update, ms to the last chart redraw].
 # Charts whose data did not change (a dyad that has ended) are not redrawn, so "the last redraw"
@@ -82,16 +89,18 @@ def summary(label: str, values_ms: Sequence[float]) -> str:
     """Return one line: median, 95th percentile and maximum, and the verdict on the budget."""
     p95 = percentile(values_ms, 0.95)
     verdict = "within" if p95 <= BUDGET_MS else "OVER"
-    return (f"{label:<44} median {statistics.median(values_ms):7.1f} ms   p95 {p95:7.1f} ms   "
-            f"max {max(values_ms):7.1f} ms   (n={len(values_ms)}; p95 {verdict} "
-            f"{BUDGET_MS:.0f} ms)")
+    return (
+        f"{label:<44} median {statistics.median(values_ms):7.1f} ms   p95 {p95:7.1f} ms   "
+        f"max {max(values_ms):7.1f} ms   (n={len(values_ms)}; p95 {verdict} "
+        f"{BUDGET_MS:.0f} ms)"
+    )
 
 
 def bench_server(courses: int) -> None:
     import ipyvuetify as v
     import solara
 
-    from sim.app import Page
+    from sim.dashboard.app import Page
     from sim.dashboard.model import CLINIC_SIZE
     from sim.dashboard.settings import Settings
 
@@ -134,18 +143,27 @@ def bench_browser(courses: int) -> None:
 
     ensure_frontend_assets()
     text_ms, chart_ms = [], []
-    with (running_dashboard(seed=2026) as url, sync_playwright() as playwright,
-          tempfile.TemporaryDirectory() as profile):
+    with (
+        running_dashboard(seed=2026) as url,
+        sync_playwright() as playwright,
+        tempfile.TemporaryDirectory() as profile,
+    ):
         context = playwright.chromium.launch_persistent_context(
-            profile, executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
-            viewport={"width": 1500, "height": 1900})
+            profile,
+            executable_path=str(CHROMIUM),
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport={"width": 1500, "height": 1900},
+        )
         page = context.new_page()
         page.goto(url)
         page.wait_for_selector(".dyad-view svg.marks", timeout=30_000)
         for _ in range(courses):
             page.get_by_role("button", name="Reset", exact=True).click()
-            page.wait_for_function("() => document.querySelector('.clinic-summary')"
-                                   ".textContent.startsWith('Session 0:')")
+            page.wait_for_function(
+                "() => document.querySelector('.clinic-summary')"
+                ".textContent.startsWith('Session 0:')"
+            )
             page.wait_for_timeout(500)  # let the reset's charts finish drawing before timing
             session = 0
             while page.get_by_role("button", name="Step", exact=True).is_enabled():
@@ -161,8 +179,12 @@ def bench_browser(courses: int) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--courses", type=int, default=3,
-                        help="courses of treatment to step through (default: %(default)s)")
+    parser.add_argument(
+        "--courses",
+        type=int,
+        default=3,
+        help="courses of treatment to step through (default: %(default)s)",
+    )
     parser.add_argument("--no-browser", action="store_true", help="server side only")
     args = parser.parse_args(argv)
     bench_server(args.courses)

@@ -8,11 +8,11 @@ costing work exactly as they do in real runs, and only active dyads are counted.
 
 Measured, each the best of a few repetitions on a fresh copy of the clinic, after a warm-up:
 
-a. ``sim.kernels.run_session``: the Numba session kernel, one thread;
-b. ``sim.kernels.run_session_parallel`` with every Numba thread, and with one thread;
-b'. ``sim.kernels.run_courses`` (one thread) and ``run_courses_parallel`` (every thread): the
+a. ``sim.core.kernels.run_session``: the Numba session kernel, one thread;
+b. ``sim.core.kernels.run_session_parallel`` with every Numba thread, and with one thread;
+b'. ``sim.core.kernels.run_courses`` (one thread) and ``run_courses_parallel`` (every thread): the
    course kernel the batch path runs, whole courses in one call, vectorised across dyads;
-c. :mod:`mesa_peer`: the model's own phases (``sim.equations``) run in plain Python by an
+c. :mod:`mesa_peer`: the model's own phases (``sim.core.equations``) run in plain Python by an
    idiomatic per-agent Mesa model;
 d. ``sim.model.AllianceModel`` (Mesa model with its DataCollector) against the bare kernel on the
    same clinic;
@@ -51,9 +51,9 @@ import numba
 import numpy as np
 from mesa_peer import PeerModel
 
-from sim.kernels import run_courses, run_courses_parallel, run_session, run_session_parallel
-from sim.params import ParameterError, check_value, resolve, to_row
-from sim.state import Clinics, build
+from sim.core.kernels import run_courses, run_courses_parallel, run_session, run_session_parallel
+from sim.core.params import ParameterError, check_value, resolve, to_row
+from sim.core.state import Clinics, build
 
 SEED = 20260101
 PATIENTS_PER_CLINICIAN = 20
@@ -118,10 +118,15 @@ class Measurement:
 
     def as_dict(self) -> dict[str, Any]:
         """Return the measurement as plain data for JSON."""
-        return {"name": self.name, "patients": self.patients,
-                "dyad_sessions": self.dyad_sessions, "seconds": self.seconds,
-                "best_rate": self.best_rate, "median_rate": self.median_rate,
-                "other_load": self.other_load}
+        return {
+            "name": self.name,
+            "patients": self.patients,
+            "dyad_sessions": self.dyad_sessions,
+            "seconds": self.seconds,
+            "best_rate": self.best_rate,
+            "median_rate": self.median_rate,
+            "other_load": self.other_load,
+        }
 
 
 class CpuMeter:
@@ -162,8 +167,10 @@ class CpuMeter:
 
 def overrides_for(patients: int, max_sessions: int | None) -> dict[str, int]:
     """Return the parameter overrides of a clinic of about ``patients`` dyads."""
-    values = {"n_clinicians": max(1, patients // PATIENTS_PER_CLINICIAN),
-              "patients_per_clinician": PATIENTS_PER_CLINICIAN}
+    values = {
+        "n_clinicians": max(1, patients // PATIENTS_PER_CLINICIAN),
+        "patients_per_clinician": PATIENTS_PER_CLINICIAN,
+    }
     if max_sessions is not None:
         values["max_sessions"] = max_sessions
     return values
@@ -232,8 +239,10 @@ def time_mesa_peer(patients: int, repeats: int, max_sessions: int | None) -> Mea
 def warm_up_kernels() -> None:
     """Compile (or load from cache) the session and course kernels."""
     small = build_clinic(200, None)
-    runners = [*map(by_sessions, (run_session, run_session_parallel)),
-               *map(whole_courses, (run_courses, run_courses_parallel))]
+    runners = [
+        *map(by_sessions, (run_session, run_session_parallel)),
+        *map(whole_courses, (run_courses, run_courses_parallel)),
+    ]
     for run in runners:
         run(small, small.dyads.copy())
 
@@ -260,8 +269,10 @@ def bench_alliance_model(sizes: Sizes) -> dict[str, Any]:
         warm = model_class(rng=SEED, **overrides_for(40, sizes.max_sessions))
         while warm.running:
             warm.step()
-        for label, kwargs, kernel in (("serial", {}, run_session),
-                                      ("parallel", {"parallel": True}, run_session_parallel)):
+        for label, kwargs, kernel in (
+            ("serial", {}, run_session),
+            ("parallel", {"parallel": True}, run_session_parallel),
+        ):
             variant = _time_model_variant(model_class, overrides, kwargs, kernel, sizes.repeats)
             if variant is not None:
                 result["variants"][label] = variant
@@ -271,8 +282,13 @@ def bench_alliance_model(sizes: Sizes) -> dict[str, Any]:
     return result
 
 
-def _time_model_variant(model_class: type, overrides: dict[str, int], kwargs: dict[str, Any],
-                        kernel: SessionFunction, repeats: int) -> dict[str, Any] | None:
+def _time_model_variant(
+    model_class: type,
+    overrides: dict[str, int],
+    kwargs: dict[str, Any],
+    kernel: SessionFunction,
+    repeats: int,
+) -> dict[str, Any] | None:
     model_seconds: list[float] = []
     build_seconds: list[float] = []
     kernel_seconds: list[float] = []
@@ -300,12 +316,19 @@ def _time_model_variant(model_class: type, overrides: dict[str, int], kwargs: di
         bare_total = run_course(kernel, initial, initial.dyads)
         kernel_seconds.append(time.perf_counter() - start)
         if bare_total != dyad_sessions:
-            raise RuntimeError(f"AllianceModel ran {dyad_sessions} dyad-sessions, the bare "
-                               f"kernel {bare_total} on the same clinic")
-    return {"patients": len(initial.dyads), "dyad_sessions": dyad_sessions,
-            "build_seconds": build_seconds, "model_seconds": model_seconds,
-            "kernel_seconds": kernel_seconds, "kernel": kernel.__name__,
-            "ratio": min(model_seconds) / min(kernel_seconds)}
+            raise RuntimeError(
+                f"AllianceModel ran {dyad_sessions} dyad-sessions, the bare "
+                f"kernel {bare_total} on the same clinic"
+            )
+    return {
+        "patients": len(initial.dyads),
+        "dyad_sessions": dyad_sessions,
+        "build_seconds": build_seconds,
+        "model_seconds": model_seconds,
+        "kernel_seconds": kernel_seconds,
+        "kernel": kernel.__name__,
+        "ratio": min(model_seconds) / min(kernel_seconds),
+    }
 
 
 # --- e. the command line, cold and warm ----------------------------------------------------------
@@ -324,15 +347,24 @@ def bench_cli() -> dict[str, Any]:
             out = Path(scratch) / f"out-{label}"
             start = time.perf_counter()
             try:
-                done = subprocess.run([command, "run", "--out", str(out)], env=env,
-                                      capture_output=True, text=True, timeout=900, check=False)
+                done = subprocess.run(
+                    [command, "run", "--out", str(out)],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=900,
+                    check=False,
+                )
             except subprocess.TimeoutExpired:
                 return {**result, "available": False, "reason": f"{label} run timed out (900 s)"}
             result[f"{label}_seconds"] = time.perf_counter() - start
             if done.returncode != 0:
                 tail = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
-                return {**result, "available": False,
-                        "reason": f"{label} run exited {done.returncode}: {tail}"}
+                return {
+                    **result,
+                    "available": False,
+                    "reason": f"{label} run exited {done.returncode}: {tail}",
+                }
     return result
 
 
@@ -344,14 +376,16 @@ def machine() -> dict[str, Any]:
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as info:
-            cpu = next(line.split(":", 1)[1].strip() for line in info
-                       if line.startswith("model name"))
+            cpu = next(
+                line.split(":", 1)[1].strip() for line in info if line.startswith("model name")
+            )
     except (OSError, StopIteration):
         pass
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
-        "cores_available": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+        "cores_available": len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
         else os.cpu_count(),
         "numba_threads": numba.config.NUMBA_NUM_THREADS,
         "python": platform.python_version(),
@@ -370,13 +404,19 @@ def verdict(value: float, target: float, at_most: bool = False) -> str:
 
 def print_table(measurements: Sequence[Measurement]) -> None:
     """Print the throughput table."""
-    print(f"{'implementation':<44}{'dyads':>9}{'dyad-sessions':>15}{'best s':>10}"
-          f"{'best /s':>13}{'median /s':>13}{'other load':>12}")
+    print(
+        f"{'implementation':<44}{'dyads':>9}{'dyad-sessions':>15}{'best s':>10}"
+        f"{'best /s':>13}{'median /s':>13}{'other load':>12}"
+    )
     for m in measurements:
-        print(f"{m.name:<44}{m.patients:>9,}{m.dyad_sessions:>15,}{min(m.seconds):>10.3f}"
-              f"{m.best_rate:>13,.0f}{m.median_rate:>13,.0f}{m.other_load:>12.2f}")
-    print("(dyad-sessions: active dyads advanced over one full course; other load: cores "
-          "used by other processes meanwhile)")
+        print(
+            f"{m.name:<44}{m.patients:>9,}{m.dyad_sessions:>15,}{min(m.seconds):>10.3f}"
+            f"{m.best_rate:>13,.0f}{m.median_rate:>13,.0f}{m.other_load:>12.2f}"
+        )
+    print(
+        "(dyad-sessions: active dyads advanced over one full course; other load: cores "
+        "used by other processes meanwhile)"
+    )
 
 
 def print_ratio(label: str, value: float, target: str, status: str) -> None:
@@ -387,17 +427,24 @@ def print_ratio(label: str, value: float, target: str, status: str) -> None:
 def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Sizes]:
     """Parse the command line into options and clinic sizes."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--patients", type=int, help="dyads in the kernels' clinic "
-                        "(default 200000; --quick 20000)")
+    parser.add_argument(
+        "--patients", type=int, help="dyads in the kernels' clinic (default 200000; --quick 20000)"
+    )
     parser.add_argument("--sessions", type=int, help="max_sessions (default: the parameter's)")
-    parser.add_argument("--repeats", type=int, help="repetitions of each course (default 5; "
-                        "--quick 2); the best is reported")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        help="repetitions of each course (default 5; --quick 2); the best is reported",
+    )
     parser.add_argument("--quick", action="store_true", help="small clinics, few repetitions")
     parser.add_argument("--skip-cli", action="store_true", help="do not time `alliance run`")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write results as JSON")
     args = parser.parse_args(argv)
-    sizes = (Sizes(kernel_patients=20_000, mesa_patients=400, model_patients=2_000, repeats=2)
-             if args.quick else Sizes())
+    sizes = (
+        Sizes(kernel_patients=20_000, mesa_patients=400, model_patients=2_000, repeats=2)
+        if args.quick
+        else Sizes()
+    )
     if args.patients is not None:
         if args.patients < PATIENTS_PER_CLINICIAN:
             parser.error(f"--patients must be at least {PATIENTS_PER_CLINICIAN}")
@@ -421,33 +468,56 @@ def main(argv: Sequence[str] | None = None) -> int:
     run_meter = CpuMeter()
     info = machine()
     all_threads = numba.config.NUMBA_NUM_THREADS
-    print(f"machine: {info['cpu']}; {info['cores']} cores ({info['cores_available']} available); "
-          f"numba threads {all_threads}")
-    print(f"python {info['python']}, numpy {info['numpy']}, numba {info['numba']}, "
-          f"mesa {info['mesa']}")
-    print(f"sizes: kernels {sizes.kernel_patients:,} dyads, "
-          f"Mesa peer {sizes.mesa_patients:,}, AllianceModel {sizes.model_patients:,}; "
-          f"best of {sizes.repeats}; full courses (max_sessions "
-          f"{sizes.max_sessions or int(resolve()['max_sessions'])})\n", flush=True)
+    print(
+        f"machine: {info['cpu']}; {info['cores']} cores ({info['cores_available']} available); "
+        f"numba threads {all_threads}"
+    )
+    print(
+        f"python {info['python']}, numpy {info['numpy']}, numba {info['numba']}, "
+        f"mesa {info['mesa']}"
+    )
+    print(
+        f"sizes: kernels {sizes.kernel_patients:,} dyads, "
+        f"Mesa peer {sizes.mesa_patients:,}, AllianceModel {sizes.model_patients:,}; "
+        f"best of {sizes.repeats}; full courses (max_sessions "
+        f"{sizes.max_sessions or int(resolve()['max_sessions'])})\n",
+        flush=True,
+    )
 
     warm_up_kernels()
     info["threading_layer"] = numba.threading_layer()
     clinic = build_clinic(sizes.kernel_patients, sizes.max_sessions)
-    kernel = time_courses("kernel run_session (1 thread)", by_sessions(run_session), clinic,
-                          sizes.repeats)
+    kernel = time_courses(
+        "kernel run_session (1 thread)", by_sessions(run_session), clinic, sizes.repeats
+    )
     numba.set_num_threads(1)
-    parallel_one = time_courses("kernel run_session_parallel (1 thread)",
-                                by_sessions(run_session_parallel), clinic, sizes.repeats)
+    parallel_one = time_courses(
+        "kernel run_session_parallel (1 thread)",
+        by_sessions(run_session_parallel),
+        clinic,
+        sizes.repeats,
+    )
     numba.set_num_threads(all_threads)
-    parallel_all = time_courses(f"kernel run_session_parallel ({all_threads} threads)",
-                                by_sessions(run_session_parallel), clinic, sizes.repeats)
-    courses = time_courses("course kernel run_courses (1 thread)", whole_courses(run_courses),
-                           clinic, sizes.repeats)
-    courses_all = time_courses(f"course kernel run_courses_parallel ({all_threads} thr.)",
-                               whole_courses(run_courses_parallel), clinic, sizes.repeats)
+    parallel_all = time_courses(
+        f"kernel run_session_parallel ({all_threads} threads)",
+        by_sessions(run_session_parallel),
+        clinic,
+        sizes.repeats,
+    )
+    courses = time_courses(
+        "course kernel run_courses (1 thread)", whole_courses(run_courses), clinic, sizes.repeats
+    )
+    courses_all = time_courses(
+        f"course kernel run_courses_parallel ({all_threads} thr.)",
+        whole_courses(run_courses_parallel),
+        clinic,
+        sizes.repeats,
+    )
     if courses.dyad_sessions != kernel.dyad_sessions:
-        raise RuntimeError("the course kernel ran another number of dyad-sessions than "
-                           "run_session: they must give the same numbers")
+        raise RuntimeError(
+            "the course kernel ran another number of dyad-sessions than "
+            "run_session: they must give the same numbers"
+        )
     del clinic
     time_mesa_peer(40, 1, sizes.max_sessions)  # warm-up: imports, first-call caches
     peer = time_mesa_peer(sizes.mesa_patients, min(sizes.repeats, 3), sizes.max_sessions)
@@ -463,38 +533,77 @@ def main(argv: Sequence[str] | None = None) -> int:
         "courses_vs_session_kernel": courses.best_rate / kernel.best_rate,
     }
     print("\nratios (best repetitions)")
-    print_ratio("kernel 1 thread, M dyad-sessions/s", kernel.best_rate / 1e6, ">= 10",
-                verdict(kernel.best_rate, TARGET_KERNEL_RATE))
-    print_ratio("kernel 1 thread / Mesa peer", ratios["kernel_vs_mesa_peer"], ">= 200x",
-                verdict(ratios["kernel_vs_mesa_peer"], TARGET_VS_MESA))
-    print_ratio(f"parallel {all_threads} threads / serial kernel",
-                ratios["all_cores_vs_one_core"], ">= 1.8x",
-                verdict(ratios["all_cores_vs_one_core"], TARGET_PARALLEL_SPEEDUP))
-    print_ratio(f"parallel {all_threads} threads / parallel 1 thread",
-                ratios["parallel_all_vs_parallel_one"], "(reference)", "")
+    print_ratio(
+        "kernel 1 thread, M dyad-sessions/s",
+        kernel.best_rate / 1e6,
+        ">= 10",
+        verdict(kernel.best_rate, TARGET_KERNEL_RATE),
+    )
+    print_ratio(
+        "kernel 1 thread / Mesa peer",
+        ratios["kernel_vs_mesa_peer"],
+        ">= 200x",
+        verdict(ratios["kernel_vs_mesa_peer"], TARGET_VS_MESA),
+    )
+    print_ratio(
+        f"parallel {all_threads} threads / serial kernel",
+        ratios["all_cores_vs_one_core"],
+        ">= 1.8x",
+        verdict(ratios["all_cores_vs_one_core"], TARGET_PARALLEL_SPEEDUP),
+    )
+    print_ratio(
+        f"parallel {all_threads} threads / parallel 1 thread",
+        ratios["parallel_all_vs_parallel_one"],
+        "(reference)",
+        "",
+    )
     print("  course kernel (the batch path without the per-session panel: simulate, sweeps):")
-    print_ratio("course kernel 1 thread, M dyad-sessions/s", courses.best_rate / 1e6, ">= 10",
-                verdict(courses.best_rate, TARGET_KERNEL_RATE))
-    print_ratio("course kernel 1 thread / Mesa peer", ratios["courses_vs_mesa_peer"], ">= 200x",
-                verdict(ratios["courses_vs_mesa_peer"], TARGET_VS_MESA))
-    print_ratio(f"course kernel {all_threads} threads / 1 thread",
-                ratios["courses_all_cores_vs_one_core"], ">= 1.8x",
-                verdict(ratios["courses_all_cores_vs_one_core"], TARGET_PARALLEL_SPEEDUP))
-    print_ratio("course kernel / session kernel (1 thread)", ratios["courses_vs_session_kernel"],
-                "(reference)", "")
+    print_ratio(
+        "course kernel 1 thread, M dyad-sessions/s",
+        courses.best_rate / 1e6,
+        ">= 10",
+        verdict(courses.best_rate, TARGET_KERNEL_RATE),
+    )
+    print_ratio(
+        "course kernel 1 thread / Mesa peer",
+        ratios["courses_vs_mesa_peer"],
+        ">= 200x",
+        verdict(ratios["courses_vs_mesa_peer"], TARGET_VS_MESA),
+    )
+    print_ratio(
+        f"course kernel {all_threads} threads / 1 thread",
+        ratios["courses_all_cores_vs_one_core"],
+        ">= 1.8x",
+        verdict(ratios["courses_all_cores_vs_one_core"], TARGET_PARALLEL_SPEEDUP),
+    )
+    print_ratio(
+        "course kernel / session kernel (1 thread)",
+        ratios["courses_vs_session_kernel"],
+        "(reference)",
+        "",
+    )
 
-    print(f"\nAllianceModel (with DataCollector) vs bare kernel, same clinic, "
-          f"~{sizes.model_patients:,} dyads", flush=True)
+    print(
+        f"\nAllianceModel (with DataCollector) vs bare kernel, same clinic, "
+        f"~{sizes.model_patients:,} dyads",
+        flush=True,
+    )
     model_result = bench_alliance_model(sizes)
     if not model_result["available"]:
         print(f"  AllianceModel not available ({model_result['reason']})")
     for label, variant in model_result.get("variants", {}).items():
-        print(f"  {label}: model {min(variant['model_seconds']):.3f} s "
-              f"(construction {min(variant['build_seconds']):.3f} s not counted), "
-              f"bare {variant['kernel']} {min(variant['kernel_seconds']):.3f} s, "
-              f"{variant['dyad_sessions']:,} dyad-sessions")
-        print_ratio(f"AllianceModel step ({label}) / bare kernel", variant["ratio"], "<= 2x",
-                    verdict(variant["ratio"], TARGET_MODEL_OVERHEAD, at_most=True))
+        print(
+            f"  {label}: model {min(variant['model_seconds']):.3f} s "
+            f"(construction {min(variant['build_seconds']):.3f} s not counted), "
+            f"bare {variant['kernel']} {min(variant['kernel_seconds']):.3f} s, "
+            f"{variant['dyad_sessions']:,} dyad-sessions"
+        )
+        print_ratio(
+            f"AllianceModel step ({label}) / bare kernel",
+            variant["ratio"],
+            "<= 2x",
+            verdict(variant["ratio"], TARGET_MODEL_OVERHEAD, at_most=True),
+        )
 
     print("\n`alliance run --out DIR` (fresh NUMBA_CACHE_DIR, then the same again)", flush=True)
     cli_result: dict[str, Any] = {"available": False, "skipped": True}
@@ -505,26 +614,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "cold_seconds" in cli_result:
         print(f"  cold (everything compiles): {cli_result['cold_seconds']:.1f} s")
     if "warm_seconds" in cli_result:
-        print_ratio("warm (cache filled), seconds", cli_result["warm_seconds"], "<= 5 s",
-                    verdict(cli_result["warm_seconds"], TARGET_CLI_WARM_SECONDS, at_most=True))
+        print_ratio(
+            "warm (cache filled), seconds",
+            cli_result["warm_seconds"],
+            "<= 5 s",
+            verdict(cli_result["warm_seconds"], TARGET_CLI_WARM_SECONDS, at_most=True),
+        )
     if "reason" in cli_result:
         print(f"  CLI not available ({cli_result['reason']})")
 
     other_load = run_meter.other_load()
     print(f"\nother processes kept {other_load:.2f} cores busy on average during this run")
     if other_load > BUSY_MACHINE_LOAD:
-        print("WARNING: the machine was not quiet; figures (parallel ones most) are disturbed. "
-              "Rerun when nothing else is running.")
+        print(
+            "WARNING: the machine was not quiet; figures (parallel ones most) are disturbed. "
+            "Rerun when nothing else is running."
+        )
     if args.json is not None:
-        report = {"machine": info, "sizes": sizes.__dict__, "seed": SEED,
-                  "other_load": other_load,
-                  "measurements": {m.name: m.as_dict() for m in measurements},
-                  "ratios": ratios, "alliance_model": model_result, "cli": cli_result,
-                  "targets": {"kernel_rate": TARGET_KERNEL_RATE,
-                              "parallel_speedup": TARGET_PARALLEL_SPEEDUP,
-                              "kernel_vs_mesa_peer": TARGET_VS_MESA,
-                              "model_overhead": TARGET_MODEL_OVERHEAD,
-                              "cli_warm_seconds": TARGET_CLI_WARM_SECONDS}}
+        report = {
+            "machine": info,
+            "sizes": sizes.__dict__,
+            "seed": SEED,
+            "other_load": other_load,
+            "measurements": {m.name: m.as_dict() for m in measurements},
+            "ratios": ratios,
+            "alliance_model": model_result,
+            "cli": cli_result,
+            "targets": {
+                "kernel_rate": TARGET_KERNEL_RATE,
+                "parallel_speedup": TARGET_PARALLEL_SPEEDUP,
+                "kernel_vs_mesa_peer": TARGET_VS_MESA,
+                "model_overhead": TARGET_MODEL_OVERHEAD,
+                "cli_warm_seconds": TARGET_CLI_WARM_SECONDS,
+            },
+        }
         write_report(report, args.json)
     return 0
 

@@ -7,18 +7,18 @@ the runner are measured:
 1. A sweep of >= 20 million dyad-sessions on two workers reaches >= 85% of two cores' raw kernel
    throughput (runner, I/O and process overhead <= 15%).
 
-   *Raw* is two processes, started together, each running ``sim.kernels.run_courses`` (the
+   *Raw* is two processes, started together, each running ``sim.core.kernels.run_courses`` (the
    serial course kernel, which a sweep's chunks run) over the sweep's own chunks (the same
-   parameter rows, seeds and 200,000-dyad size that :func:`experiments.runner.run_chunk`
+   parameter rows, seeds and 200,000-dyad size that :func:`experiments.runner.sweep.run_chunk`
    builds), each course on a freshly built clinic, only the kernel calls timed (building is
    timed apart, for information). That is the fair peer: a sweep's workers each run the serial
    kernel in their own process, so the only difference is the runner (building clinics,
    summary tables, Parquet, pickling, process start-up, the driver). For information: two
-   processes of the session kernel ``sim.kernels.run_session`` (what sweeps ran before the
+   processes of the session kernel ``sim.core.kernels.run_session`` (what sweeps ran before the
    course kernel), and ``run_courses_parallel`` with two threads in one process.
 
-   The sweep is :func:`experiments.runner.run_sweep` through
-   :func:`experiments.executors.open_executor` (``workers=2``, default chunk size, per-dyad
+   The sweep is :func:`experiments.runner.sweep.run_sweep` through
+   :func:`experiments.runner.executors.open_executor` (``workers=2``, default chunk size, per-dyad
    summary only) into a temporary directory, timed from opening the executor to its shutdown
    (worker start-up, imports and Numba cache loading included). The same with the per-session
    panel is printed for information.
@@ -63,14 +63,14 @@ import numpy as np
 import pandas as pd
 import pyarrow
 
-from experiments.designs import build_design
-from experiments.executors import open_executor
-from experiments.runner import ChunkTask, plan_chunks, plan_layout, run_sweep
-from experiments.spec import SweepSpec, from_dict
-from experiments.store import Store
-from sim.batch import simulate
-from sim.kernels import run_courses, run_courses_parallel, run_session, run_session_parallel
-from sim.state import Clinics, build
+from experiments.runner.designs import build_design
+from experiments.runner.executors import open_executor
+from experiments.runner.spec import SweepSpec, from_dict
+from experiments.runner.store import Store
+from experiments.runner.sweep import ChunkTask, plan_chunks, plan_layout, run_sweep
+from sim.core.batch import simulate
+from sim.core.kernels import run_courses, run_courses_parallel, run_session, run_session_parallel
+from sim.core.state import Clinics, build
 
 HERE = Path(__file__).resolve().parent
 SEED = 20260101
@@ -89,10 +89,12 @@ RESULT_MARK = "BENCH-RUNNER-RESULT "
 def kernel_runners() -> dict[str, Callable[[Clinics, np.ndarray], int]]:
     """Return the kernels a raw process can run, by name, as :mod:`bench_kernel` runners."""
     kb = kernel_bench()
-    return {"run_courses": kb.whole_courses(run_courses),
-            "run_courses_parallel": kb.whole_courses(run_courses_parallel),
-            "run_session": kb.by_sessions(run_session),
-            "run_session_parallel": kb.by_sessions(run_session_parallel)}
+    return {
+        "run_courses": kb.whole_courses(run_courses),
+        "run_courses_parallel": kb.whole_courses(run_courses_parallel),
+        "run_session": kb.by_sessions(run_session),
+        "run_session_parallel": kb.by_sessions(run_session_parallel),
+    }
 
 
 SERIAL_KERNELS = ("run_courses", "run_session")
@@ -111,13 +113,23 @@ class Sizes:
 
 def spec_for(points: int, replicates: int, sessions: bool = False) -> SweepSpec:
     """Return the benchmark's sweep: an LHS design over three clinician traits."""
-    return from_dict({
-        "experiment": {"name": "bench_runner", "seed": SEED, "replicates": replicates,
-                       "record": ["dyads", "sessions"] if sessions else ["dyads"]},
-        "clinic": dict(CLINIC),
-        "design": {"kind": "lhs", "samples": points, "seed": 1,
-                   "parameters": {name: {"low": 0.2, "high": 0.8} for name in VARIED}},
-    })
+    return from_dict(
+        {
+            "experiment": {
+                "name": "bench_runner",
+                "seed": SEED,
+                "replicates": replicates,
+                "record": ["dyads", "sessions"] if sessions else ["dyads"],
+            },
+            "clinic": dict(CLINIC),
+            "design": {
+                "kind": "lhs",
+                "samples": points,
+                "seed": 1,
+                "parameters": {name: {"low": 0.2, "high": 0.8} for name in VARIED},
+            },
+        }
+    )
 
 
 def chunk_task(spec: SweepSpec, index: int) -> ChunkTask:
@@ -130,8 +142,13 @@ def chunk_task(spec: SweepSpec, index: int) -> ChunkTask:
 def chunk_clinic(task: ChunkTask) -> Clinics:
     """Build a chunk's clinics exactly as ``run_chunk`` (through ``simulate``) does."""
     n = len(task.point_ids)
-    return build(task.params, task.seed, point_ids=task.point_ids, reps=np.full(n, task.rep),
-                 rows=np.arange(n))
+    return build(
+        task.params,
+        task.seed,
+        point_ids=task.point_ids,
+        reps=np.full(n, task.rep),
+        rows=np.arange(n),
+    )
 
 
 def chunks_per_replicate(points: int) -> int:
@@ -185,10 +202,14 @@ def pool_workers() -> list[int]:
         except (OSError, IndexError, ValueError):
             continue
     me = os.getpid()
-    servers = {pid for pid, parent in parents.items()
-               if parent == me and b"forkserver" in commands[pid]}
-    return sorted(pid for pid, parent in parents.items()
-                  if (parent == me and b"spawn_main" in commands[pid]) or parent in servers)
+    servers = {
+        pid for pid, parent in parents.items() if parent == me and b"forkserver" in commands[pid]
+    }
+    return sorted(
+        pid
+        for pid, parent in parents.items()
+        if (parent == me and b"spawn_main" in commands[pid]) or parent in servers
+    )
 
 
 def directory_bytes(root: Path) -> int:
@@ -199,8 +220,9 @@ def directory_bytes(root: Path) -> int:
 # --- a. raw kernel: processes running the serial kernel over the sweep's chunks ------------------
 
 
-def _kernel_process(spec: SweepSpec, index: int, kernel: str, courses: int,
-                    barrier: Any, results: Any) -> None:
+def _kernel_process(
+    spec: SweepSpec, index: int, kernel: str, courses: int, barrier: Any, results: Any
+) -> None:
     """Warm up, wait for the others, then run ``courses`` full courses of chunk ``index``.
 
     Each course runs on a freshly built clinic, as each chunk of a sweep does; building and the
@@ -225,9 +247,17 @@ def _kernel_process(spec: SweepSpec, index: int, kernel: str, courses: int,
             build_seconds.append(tock - tick)
             dyads = len(clinic.dyads)
             del clinic
-        results.put({"index": index, "dyads": dyads, "dyad_sessions": total,
-                     "seconds": seconds, "build_seconds": build_seconds,
-                     "span": [start, time.monotonic()], "threads": numba.get_num_threads()})
+        results.put(
+            {
+                "index": index,
+                "dyads": dyads,
+                "dyad_sessions": total,
+                "seconds": seconds,
+                "build_seconds": build_seconds,
+                "span": [start, time.monotonic()],
+                "threads": numba.get_num_threads(),
+            }
+        )
     except Exception:
         barrier.abort()
         results.put({"index": index, "error": traceback.format_exc()})
@@ -248,9 +278,10 @@ def raw_kernel(spec: SweepSpec, kernel: str, processes: int, courses: int) -> di
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(processes)
     results = context.Queue()
-    workers = [context.Process(target=_kernel_process,
-                               args=(spec, i, kernel, courses, barrier, results))
-               for i in range(processes)]
+    workers = [
+        context.Process(target=_kernel_process, args=(spec, i, kernel, courses, barrier, results))
+        for i in range(processes)
+    ]
     meter = kernel_bench().CpuMeter()
     for worker in workers:
         worker.start()
@@ -274,18 +305,23 @@ def raw_kernel(spec: SweepSpec, kernel: str, processes: int, courses: int) -> di
         r["best_rate"] = r["dyad_sessions"] / min(r["seconds"])
         r["with_build_rate"] = done / (sum(r["seconds"]) + sum(r["build_seconds"]))
         r["build_dyads_rate"] = r["dyads"] * len(r["seconds"]) / sum(r["build_seconds"])
-    return {"kernel": kernel, "processes": processes, "threads": reports[0]["threads"],
-            "courses": courses, "dyads": reports[0]["dyads"],
-            "dyad_sessions": [r["dyad_sessions"] for r in reports],
-            "seconds": [r["seconds"] for r in reports],
-            "build_seconds": [r["build_seconds"] for r in reports],
-            "sustained_rate": sum(r["sustained_rate"] for r in reports),
-            "best_rate": sum(r["best_rate"] for r in reports),
-            "with_build_rate": sum(r["with_build_rate"] for r in reports),
-            "per_process_sustained_rate": [r["sustained_rate"] for r in reports],
-            "build_dyads_rate": float(np.mean([r["build_dyads_rate"] for r in reports])),
-            "overlap": max(0.0, common) / longest if longest > 0 else math.nan,
-            "other_load": meter.other_load()}
+    return {
+        "kernel": kernel,
+        "processes": processes,
+        "threads": reports[0]["threads"],
+        "courses": courses,
+        "dyads": reports[0]["dyads"],
+        "dyad_sessions": [r["dyad_sessions"] for r in reports],
+        "seconds": [r["seconds"] for r in reports],
+        "build_seconds": [r["build_seconds"] for r in reports],
+        "sustained_rate": sum(r["sustained_rate"] for r in reports),
+        "best_rate": sum(r["best_rate"] for r in reports),
+        "with_build_rate": sum(r["with_build_rate"] for r in reports),
+        "per_process_sustained_rate": [r["sustained_rate"] for r in reports],
+        "build_dyads_rate": float(np.mean([r["build_dyads_rate"] for r in reports])),
+        "overlap": max(0.0, common) / longest if longest > 0 else math.nan,
+        "other_load": meter.other_load(),
+    }
 
 
 # --- b. sweeps, each in a fresh driver process ---------------------------------------------------
@@ -305,12 +341,17 @@ def sweep_job(job: dict[str, Any]) -> dict[str, Any]:
     children_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     receipts = [r for r in Store(out).receipts() if r.get("status") == "ok"]
     return {
-        "replicates": spec.replicates, "sessions": job["sessions"], "workers": job["workers"],
-        "chunks": outcome.planned, "done": outcome.done, "failed": len(outcome.failed),
+        "replicates": spec.replicates,
+        "sessions": job["sessions"],
+        "workers": job["workers"],
+        "chunks": outcome.planned,
+        "done": outcome.done,
+        "failed": len(outcome.failed),
         "first_error": outcome.failed[0][1] if outcome.failed else None,
         "dyad_sessions": outcome.dyad_sessions,
         "dyads": sum(r["rows"] for r in receipts),
-        "wall_seconds": wall, "run_sweep_seconds": outcome.seconds,
+        "wall_seconds": wall,
+        "run_sweep_seconds": outcome.seconds,
         "chunk_seconds": [r["seconds"] for r in receipts],
         "chunk_workers": [r["worker"] for r in receipts],
         "bytes_written": directory_bytes(out),
@@ -341,20 +382,34 @@ def child_entry() -> None:
     print(RESULT_MARK + json.dumps(sweep_job(job)), flush=True)
 
 
-def measure_sweep(label: str, points: int, replicates: int, sessions: bool,
-                  scratch: Path) -> dict[str, Any]:
+def measure_sweep(
+    label: str, points: int, replicates: int, sessions: bool, scratch: Path
+) -> dict[str, Any]:
     """Run one sweep in a fresh ``python -c`` driver process; delete its output afterwards."""
     out = scratch / label.replace(" ", "-")
-    job = {"points": points, "replicates": replicates, "sessions": sessions, "workers": WORKERS,
-           "out": str(out)}
+    job = {
+        "points": points,
+        "replicates": replicates,
+        "sessions": sessions,
+        "workers": WORKERS,
+        "out": str(out),
+    }
     # As `alliance sweep` does: start the workers' fork server first, then import the rest.
-    code = (f"import sys; sys.path.insert(0, {str(HERE)!r}); "
-            "from experiments.pool import start_pool_server; start_pool_server(); "
-            "from bench_runner import child_entry; child_entry()")
+    code = (
+        f"import sys; sys.path.insert(0, {str(HERE)!r}); "
+        "from experiments.runner.pool import start_pool_server; start_pool_server(); "
+        "from bench_runner import child_entry; child_entry()"
+    )
     meter = kernel_bench().CpuMeter()
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", code], input=json.dumps(job),
-                          capture_output=True, text=True, timeout=3_600, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        input=json.dumps(job),
+        capture_output=True,
+        text=True,
+        timeout=3_600,
+        check=False,
+    )
     process_seconds = time.perf_counter() - start
     other_load = meter.other_load()
     shutil.rmtree(out, ignore_errors=True)
@@ -362,13 +417,19 @@ def measure_sweep(label: str, points: int, replicates: int, sessions: bool,
     if done.returncode != 0 or not lines:
         tail = "\n".join(done.stderr.strip().splitlines()[-15:]) or "(no output)"
         raise RuntimeError(f"sweep '{label}' exited {done.returncode}:\n{tail}")
-    result = json.loads(lines[-1][len(RESULT_MARK):])
-    result.update(label=label, points=points, process_seconds=process_seconds,
-                  other_load=other_load, rate=result["dyad_sessions"] / result["wall_seconds"],
-                  run_sweep_rate=result["dyad_sessions"] / result["run_sweep_seconds"])
+    result = json.loads(lines[-1][len(RESULT_MARK) :])
+    result.update(
+        label=label,
+        points=points,
+        process_seconds=process_seconds,
+        other_load=other_load,
+        rate=result["dyad_sessions"] / result["wall_seconds"],
+        run_sweep_rate=result["dyad_sessions"] / result["run_sweep_seconds"],
+    )
     if result["failed"]:
-        raise RuntimeError(f"sweep '{label}': {result['failed']} chunks failed, first: "
-                           f"{result['first_error']}")
+        raise RuntimeError(
+            f"sweep '{label}': {result['failed']} chunks failed, first: {result['first_error']}"
+        )
     return result
 
 
@@ -385,17 +446,25 @@ def time_budget(sweep: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
     in_chunks = sum(sweep["chunk_seconds"])
     kernel = sweep["dyad_sessions"] / (raw["sustained_rate"] / raw["processes"])
     building = sweep["dyads"] / raw["build_dyads_rate"]
-    per_worker = [sweep["wall_seconds"] - sum(s for s, w in zip(sweep["chunk_seconds"],
-                                                                  sweep["chunk_workers"],
-                                                                  strict=True) if w == pid)
-                  for pid in sorted(set(sweep["chunk_workers"]))]
+    per_worker = [
+        sweep["wall_seconds"]
+        - sum(
+            s
+            for s, w in zip(sweep["chunk_seconds"], sweep["chunk_workers"], strict=True)
+            if w == pid
+        )
+        for pid in sorted(set(sweep["chunk_workers"]))
+    ]
     per_worker += [sweep["wall_seconds"]] * (workers - len(per_worker))  # workers without work
-    return {"kernel": kernel / available, "build": building / available,
-            "chunk_other": (in_chunks - kernel - building) / available,
-            "outside_chunks": 1.0 - in_chunks / available,
-            "outside_seconds_per_worker": per_worker,
-            "chunk_seconds_median": float(np.median(sweep["chunk_seconds"])),
-            "first_chunk_seconds": sweep["chunk_seconds"][0] if sweep["chunk_seconds"] else 0.0}
+    return {
+        "kernel": kernel / available,
+        "build": building / available,
+        "chunk_other": (in_chunks - kernel - building) / available,
+        "outside_chunks": 1.0 - in_chunks / available,
+        "outside_seconds_per_worker": per_worker,
+        "chunk_seconds_median": float(np.median(sweep["chunk_seconds"])),
+        "first_chunk_seconds": sweep["chunk_seconds"][0] if sweep["chunk_seconds"] else 0.0,
+    }
 
 
 def wait_for_quiet(limit: float, quiet_seconds: int = 3) -> float:
@@ -416,8 +485,9 @@ def wait_for_quiet(limit: float, quiet_seconds: int = 3) -> float:
     return waited
 
 
-def when_quiet(limit: float, measure: Callable[..., dict[str, Any]], *args: Any,
-               attempts: int = 3) -> dict[str, Any]:
+def when_quiet(
+    limit: float, measure: Callable[..., dict[str, Any]], *args: Any, attempts: int = 3
+) -> dict[str, Any]:
     """Return ``measure(*args)``, taken when the machine is quiet if ``limit`` > 0.
 
     With ``limit`` > 0, waits up to ``limit`` seconds for quiet before each attempt and measures
@@ -429,8 +499,10 @@ def when_quiet(limit: float, measure: Callable[..., dict[str, Any]], *args: Any,
         result = measure(*args)
         if limit <= 0 or result["other_load"] <= busy or attempt == attempts:
             return result
-        print(f"  (disturbed: other load {result['other_load']:.2f} cores; measuring again)",
-              flush=True)
+        print(
+            f"  (disturbed: other load {result['other_load']:.2f} cores; measuring again)",
+            flush=True,
+        )
     raise AssertionError("unreachable")
 
 
@@ -439,38 +511,52 @@ def when_quiet(limit: float, measure: Callable[..., dict[str, Any]], *args: Any,
 
 def print_kernel_table(rows: Sequence[dict[str, Any]]) -> None:
     """Print the raw kernel table."""
-    print(f"{'raw kernel on the sweep\'s chunks':<46}{'dyads/proc':>11}{'dyad-sessions':>15}"
-          f"{'kernel s':>10}{'sustained /s':>14}{'best /s':>13}{'+ build /s':>13}{'overlap':>9}"
-          f"{'other load':>12}")
+    print(
+        f"{"raw kernel on the sweep's chunks":<46}{'dyads/proc':>11}{'dyad-sessions':>15}"
+        f"{'kernel s':>10}{'sustained /s':>14}{'best /s':>13}{'+ build /s':>13}{'overlap':>9}"
+        f"{'other load':>12}"
+    )
     for r in rows:
         threads = 1 if r["kernel"] in SERIAL_KERNELS else r["threads"]
-        name = (f"{r['processes']} process{'es' if r['processes'] > 1 else ''} x "
-                f"{r['kernel']} ({threads} thread{'s' if threads > 1 else ''})")
+        name = (
+            f"{r['processes']} process{'es' if r['processes'] > 1 else ''} x "
+            f"{r['kernel']} ({threads} thread{'s' if threads > 1 else ''})"
+        )
         total = sum(d * len(s) for d, s in zip(r["dyad_sessions"], r["seconds"], strict=True))
         seconds = max(sum(s) for s in r["seconds"])
-        print(f"{name:<46}{r['dyads']:>11,}{total:>15,}{seconds:>10.2f}"
-              f"{r['sustained_rate']:>14,.0f}{r['best_rate']:>13,.0f}{r['with_build_rate']:>13,.0f}"
-              f"{r['overlap']:>9.2f}{r['other_load']:>12.2f}")
-    print("(sustained: all courses' dyad-sessions over their kernel time, summed over processes; "
-          "+ build: building each\n course's fresh clinic counted too; overlap: share of the span "
-          "all processes were running courses at once)")
+        print(
+            f"{name:<46}{r['dyads']:>11,}{total:>15,}{seconds:>10.2f}"
+            f"{r['sustained_rate']:>14,.0f}{r['best_rate']:>13,.0f}{r['with_build_rate']:>13,.0f}"
+            f"{r['overlap']:>9.2f}{r['other_load']:>12.2f}"
+        )
+    print(
+        "(sustained: all courses' dyad-sessions over their kernel time, summed over processes; "
+        "+ build: building each\n course's fresh clinic counted too; overlap: share of the span "
+        "all processes were running courses at once)"
+    )
 
 
 def print_sweep_table(sweeps: Sequence[dict[str, Any]], raw_rate: float) -> None:
     """Print the sweep table."""
-    print(f"{'sweep (2 workers)':<22}{'reps':>5}{'chunks':>7}{'dyad-sessions':>15}{'wall s':>8}"
-          f"{'rate /s':>13}{'/ raw':>7}{'command s':>10}{'MB out':>8}{'driver MiB':>11}"
-          f"{'worker MiB':>11}{'other load':>11}")
+    print(
+        f"{'sweep (2 workers)':<22}{'reps':>5}{'chunks':>7}{'dyad-sessions':>15}{'wall s':>8}"
+        f"{'rate /s':>13}{'/ raw':>7}{'command s':>10}{'MB out':>8}{'driver MiB':>11}"
+        f"{'worker MiB':>11}{'other load':>11}"
+    )
     for s in sweeps:
         worker = max(s["worker_peaks_mib"], default=math.nan)
-        print(f"{s['label']:<22}{s['replicates']:>5}{s['chunks']:>7}{s['dyad_sessions']:>15,}"
-              f"{s['wall_seconds']:>8.2f}{s['rate']:>13,.0f}{s['rate'] / raw_rate:>7.2f}"
-              f"{s['process_seconds']:>10.2f}{s['bytes_written'] / 1e6:>8.0f}"
-              f"{s['driver_peak_mib']:>11.0f}{worker:>11.0f}{s['other_load']:>11.2f}")
-    print("(wall: opening the executor to its shutdown, worker start-up included, as far as the\n"
-          " fork server, started first as `alliance sweep` does, has not finished warming up;\n"
-          " command: the whole driver process, interpreter start and imports included;\n"
-          " MiB: peak RSS, VmHWM; worker: the larger of the two)")
+        print(
+            f"{s['label']:<22}{s['replicates']:>5}{s['chunks']:>7}{s['dyad_sessions']:>15,}"
+            f"{s['wall_seconds']:>8.2f}{s['rate']:>13,.0f}{s['rate'] / raw_rate:>7.2f}"
+            f"{s['process_seconds']:>10.2f}{s['bytes_written'] / 1e6:>8.0f}"
+            f"{s['driver_peak_mib']:>11.0f}{worker:>11.0f}{s['other_load']:>11.2f}"
+        )
+    print(
+        "(wall: opening the executor to its shutdown, worker start-up included, as far as the\n"
+        " fork server, started first as `alliance sweep` does, has not finished warming up;\n"
+        " command: the whole driver process, interpreter start and imports included;\n"
+        " MiB: peak RSS, VmHWM; worker: the larger of the two)"
+    )
 
 
 def print_ratio(label: str, value: float, target: str, status: str) -> None:
@@ -481,20 +567,40 @@ def print_ratio(label: str, value: float, target: str, status: str) -> None:
 def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Sizes]:
     """Parse the command line into options and sizes."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="small sweeps for a smoke run (the targets' sizes are not reached)")
-    parser.add_argument("--dyad-sessions", type=float, metavar="N",
-                        help="at least this many dyad-sessions in the main sweep "
-                             "(default 20e6; --quick 5e6)")
-    parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
-                        help="before each measurement, wait up to SECONDS for other processes "
-                             f"to use under {kernel_bench().BUSY_MACHINE_LOAD} cores for 3 s, "
-                             "and measure again (twice at most) if they did not stay quiet "
-                             "(default 0: no wait)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small sweeps for a smoke run (the targets' sizes are not reached)",
+    )
+    parser.add_argument(
+        "--dyad-sessions",
+        type=float,
+        metavar="N",
+        help="at least this many dyad-sessions in the main sweep (default 20e6; --quick 5e6)",
+    )
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="before each measurement, wait up to SECONDS for other processes "
+        f"to use under {kernel_bench().BUSY_MACHINE_LOAD} cores for 3 s, "
+        "and measure again (twice at most) if they did not stay quiet "
+        "(default 0: no wait)",
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write results as JSON")
     args = parser.parse_args(argv)
-    sizes = (Sizes(points=1_000, courses=2, sweep_dyad_sessions=5e6, panel_dyad_sessions=1e6,
-                   memory_replicates=1) if args.quick else Sizes())
+    sizes = (
+        Sizes(
+            points=1_000,
+            courses=2,
+            sweep_dyad_sessions=5e6,
+            panel_dyad_sessions=1e6,
+            memory_replicates=1,
+        )
+        if args.quick
+        else Sizes()
+    )
     if args.dyad_sessions is not None:
         if args.dyad_sessions <= 0:
             parser.error("--dyad-sessions must be positive")
@@ -508,20 +614,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     kb = kernel_bench()
     run_meter = kb.CpuMeter()
     info = kb.machine() | {"pandas": pd.__version__, "pyarrow": pyarrow.__version__}
-    print(f"machine: {info['cpu']}; {info['cores']} cores ({info['cores_available']} available); "
-          f"{WORKERS} workers")
-    print(f"python {info['python']}, numpy {info['numpy']}, numba {info['numba']}, "
-          f"pandas {info['pandas']}, pyarrow {info['pyarrow']}")
+    print(
+        f"machine: {info['cpu']}; {info['cores']} cores ({info['cores_available']} available); "
+        f"{WORKERS} workers"
+    )
+    print(
+        f"python {info['python']}, numpy {info['numpy']}, numba {info['numba']}, "
+        f"pandas {info['pandas']}, pyarrow {info['pyarrow']}"
+    )
     probe = kb.CpuMeter()
     time.sleep(1.0)
     load_before = probe.other_load()
-    print(f"other load before starting: {load_before:.2f} cores (1 s sample)"
-          + ("  -- WARNING: machine busy" if load_before > kb.BUSY_MACHINE_LOAD else ""))
+    print(
+        f"other load before starting: {load_before:.2f} cores (1 s sample)"
+        + ("  -- WARNING: machine busy" if load_before > kb.BUSY_MACHINE_LOAD else "")
+    )
     per_rep = chunks_per_replicate(sizes.points)
-    print(f"workload: LHS design of {sizes.points:,} points ({', '.join(VARIED)} in [0.2, 0.8]), "
-          f"clinics of {CLINIC['n_clinicians']} x {CLINIC['patients_per_clinician']} dyads, "
-          f"max_sessions {CLINIC['max_sessions']}; default chunk size, {per_rep} chunk(s) of "
-          f"dyads per replicate\n", flush=True)
+    print(
+        f"workload: LHS design of {sizes.points:,} points ({', '.join(VARIED)} in [0.2, 0.8]), "
+        f"clinics of {CLINIC['n_clinicians']} x {CLINIC['patients_per_clinician']} dyads, "
+        f"max_sessions {CLINIC['max_sessions']}; default chunk size, {per_rep} chunk(s) of "
+        f"dyads per replicate\n",
+        flush=True,
+    )
 
     # Fill the Numba cache first so no measured process compiles.
     small = chunk_clinic(chunk_task(spec_for(5, 1), 0))
@@ -530,21 +645,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     simulate(small.params, seed=SEED, record_sessions=True)
 
     kernel_spec = spec_for(sizes.points, WORKERS)
-    raw = when_quiet(args.wait_quiet, raw_kernel, kernel_spec, "run_courses", WORKERS,
-                     sizes.courses)
-    single = when_quiet(args.wait_quiet, raw_kernel, kernel_spec, "run_courses", 1,
-                        sizes.courses)
-    session_kernel = when_quiet(args.wait_quiet, raw_kernel, kernel_spec, "run_session",
-                                WORKERS, sizes.courses)
-    threaded = when_quiet(args.wait_quiet, raw_kernel, kernel_spec, "run_courses_parallel", 1,
-                          sizes.courses)
+    raw = when_quiet(
+        args.wait_quiet, raw_kernel, kernel_spec, "run_courses", WORKERS, sizes.courses
+    )
+    single = when_quiet(args.wait_quiet, raw_kernel, kernel_spec, "run_courses", 1, sizes.courses)
+    session_kernel = when_quiet(
+        args.wait_quiet, raw_kernel, kernel_spec, "run_session", WORKERS, sizes.courses
+    )
+    threaded = when_quiet(
+        args.wait_quiet, raw_kernel, kernel_spec, "run_courses_parallel", 1, sizes.courses
+    )
     print_kernel_table([raw, single, session_kernel, threaded])
     raw_rate = raw["sustained_rate"]
     per_chunk = float(np.mean(raw["dyad_sessions"]))
-    print(f"two processes / one process: {raw_rate / single['sustained_rate']:.2f}x; "
-          f"two processes / two threads: {raw_rate / threaded['sustained_rate']:.2f}x; "
-          f"course kernel / session kernel: {raw_rate / session_kernel['sustained_rate']:.2f}x\n",
-          flush=True)
+    print(
+        f"two processes / one process: {raw_rate / single['sustained_rate']:.2f}x; "
+        f"two processes / two threads: {raw_rate / threaded['sustained_rate']:.2f}x; "
+        f"course kernel / session kernel: {raw_rate / session_kernel['sustained_rate']:.2f}x\n",
+        flush=True,
+    )
 
     def replicates_for(target: float, chunks: int) -> int:
         return max(1, math.ceil(target / (per_chunk * chunks)))
@@ -560,26 +679,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
         for label, replicates, sessions in plan:
             print(f"  running sweep '{label}' ({replicates} replicates) ...", flush=True)
-            sweeps[label] = when_quiet(args.wait_quiet, measure_sweep, label, sizes.points,
-                                       replicates, sessions, scratch)
+            sweeps[label] = when_quiet(
+                args.wait_quiet, measure_sweep, label, sizes.points, replicates, sessions, scratch
+            )
     print()
     print_sweep_table(list(sweeps.values()), raw_rate)
 
-    print("\nwhere the workers' time went (share of workers x wall; kernel and building "
-          "estimated from the raw rates)")
-    print(f"  {'sweep':<20}{'kernel':>8}{'build':>8}{'rest of chunk':>15}{'outside':>9}"
-          f"{'outside s/worker':>18}{'chunk s (1st, median)':>23}")
+    print(
+        "\nwhere the workers' time went (share of workers x wall; kernel and building "
+        "estimated from the raw rates)"
+    )
+    print(
+        f"  {'sweep':<20}{'kernel':>8}{'build':>8}{'rest of chunk':>15}{'outside':>9}"
+        f"{'outside s/worker':>18}{'chunk s (1st, median)':>23}"
+    )
     budgets = {}
     for label, sweep in sweeps.items():
         budget = budgets[label] = time_budget(sweep, raw)
         outside = ", ".join(f"{x:.2f}" for x in budget["outside_seconds_per_worker"])
         chunk_s = f"{budget['first_chunk_seconds']:.2f}, {budget['chunk_seconds_median']:.2f}"
-        print(f"  {label:<20}{budget['kernel']:>8.1%}{budget['build']:>8.1%}"
-              f"{budget['chunk_other']:>15.1%}{budget['outside_chunks']:>9.1%}"
-              f"{outside:>18}{chunk_s:>23}")
-    print("  (build: sim.state.build of each chunk's clinics; rest of chunk: summary table, "
-          "Parquet, receipt;\n   outside: worker start-up (spawn, imports, Numba cache), "
-          "waiting on the driver, idle at the end, shutdown)")
+        print(
+            f"  {label:<20}{budget['kernel']:>8.1%}{budget['build']:>8.1%}"
+            f"{budget['chunk_other']:>15.1%}{budget['outside_chunks']:>9.1%}"
+            f"{outside:>18}{chunk_s:>23}"
+        )
+    print(
+        "  (build: sim.core.state.build of each chunk's clinics; rest of chunk: summary table, "
+        "Parquet, receipt;\n   outside: worker start-up (spawn, imports, Numba cache), "
+        "waiting on the driver, idle at the end, shutdown)"
+    )
 
     main_sweep = sweeps["dyads"]
     small_sweep, large_sweep = sweeps["memory small"], sweeps["memory large"]
@@ -588,67 +716,122 @@ def main(argv: Sequence[str] | None = None) -> int:
         "sweep_with_sessions_vs_raw": sweeps["dyads + sessions"]["rate"] / raw_rate,
         "large_sweep_vs_raw": large_sweep["rate"] / raw_rate,
         "sweep_vs_raw_with_build": main_sweep["rate"] / raw["with_build_rate"],
-        "chunk_kernel_share": (budgets["memory large"]["kernel"]
-                               / (1.0 - budgets["memory large"]["outside_chunks"])),
+        "chunk_kernel_share": (
+            budgets["memory large"]["kernel"] / (1.0 - budgets["memory large"]["outside_chunks"])
+        ),
         "memory_driver": large_sweep["driver_peak_mib"] / small_sweep["driver_peak_mib"],
-        "memory_worker": (max(large_sweep["worker_peaks_mib"], default=math.nan)
-                          / max(small_sweep["worker_peaks_mib"], default=math.nan)),
-        "memory_children_maxrss": (large_sweep["children_maxrss_mib"]
-                                   / small_sweep["children_maxrss_mib"]
-                                   if small_sweep["children_maxrss_mib"] else math.nan),
+        "memory_worker": (
+            max(large_sweep["worker_peaks_mib"], default=math.nan)
+            / max(small_sweep["worker_peaks_mib"], default=math.nan)
+        ),
+        "memory_children_maxrss": (
+            large_sweep["children_maxrss_mib"] / small_sweep["children_maxrss_mib"]
+            if small_sweep["children_maxrss_mib"]
+            else math.nan
+        ),
     }
     print("\ntargets")
     big_enough = main_sweep["dyad_sessions"] >= TARGET_SWEEP_DYAD_SESSIONS
-    print_ratio(f"sweep of {main_sweep['dyad_sessions'] / 1e6:.1f} M dyad-sessions / raw 2 x "
-                "run_courses", ratios["sweep_vs_raw"], ">= 0.85",
-                kb.verdict(ratios["sweep_vs_raw"], TARGET_SWEEP_VS_RAW)
-                + ("" if big_enough else " (sweep below 20 M: not the target's size)"))
-    print_ratio("  same, timed by run_sweep itself (pool already open)",
-                main_sweep["run_sweep_rate"] / raw_rate, "(info)", "")
-    print_ratio("  same, against raw kernel + building the clinics",
-                ratios["sweep_vs_raw_with_build"], "(info)", "")
-    print_ratio("kernel share of a chunk's time (ceiling of any sweep)",
-                ratios["chunk_kernel_share"], "(info)", "")
-    print_ratio("sweep with per-session panel / raw", ratios["sweep_with_sessions_vs_raw"],
-                "(info)", "")
-    print_ratio(f"memory-large sweep ({large_sweep['dyad_sessions'] / 1e6:.0f} M) / raw",
-                ratios["large_sweep_vs_raw"], "(info)", "")
-    for key, label in (("memory_driver", "driver"), ("memory_worker", "largest worker"),
-                       ("memory_children_maxrss", "RUSAGE_CHILDREN maxrss")):
+    print_ratio(
+        f"sweep of {main_sweep['dyad_sessions'] / 1e6:.1f} M dyad-sessions / raw 2 x run_courses",
+        ratios["sweep_vs_raw"],
+        ">= 0.85",
+        kb.verdict(ratios["sweep_vs_raw"], TARGET_SWEEP_VS_RAW)
+        + ("" if big_enough else " (sweep below 20 M: not the target's size)"),
+    )
+    print_ratio(
+        "  same, timed by run_sweep itself (pool already open)",
+        main_sweep["run_sweep_rate"] / raw_rate,
+        "(info)",
+        "",
+    )
+    print_ratio(
+        "  same, against raw kernel + building the clinics",
+        ratios["sweep_vs_raw_with_build"],
+        "(info)",
+        "",
+    )
+    print_ratio(
+        "kernel share of a chunk's time (ceiling of any sweep)",
+        ratios["chunk_kernel_share"],
+        "(info)",
+        "",
+    )
+    print_ratio(
+        "sweep with per-session panel / raw", ratios["sweep_with_sessions_vs_raw"], "(info)", ""
+    )
+    print_ratio(
+        f"memory-large sweep ({large_sweep['dyad_sessions'] / 1e6:.0f} M) / raw",
+        ratios["large_sweep_vs_raw"],
+        "(info)",
+        "",
+    )
+    for key, label in (
+        ("memory_driver", "driver"),
+        ("memory_worker", "largest worker"),
+        ("memory_children_maxrss", "RUSAGE_CHILDREN maxrss"),
+    ):
         if key == "memory_children_maxrss" and not small_sweep["children_maxrss_mib"]:
-            print("  (RUSAGE_CHILDREN: workers forked by the fork server are not this process's "
-                  "children)")
+            print(
+                "  (RUSAGE_CHILDREN: workers forked by the fork server are not this process's "
+                "children)"
+            )
             continue
-        print_ratio(f"peak RSS, {MEMORY_FACTOR}x replicates / 1x: {label}", ratios[key],
-                    "<= 1.2", kb.verdict(ratios[key], TARGET_MEMORY_GROWTH, at_most=True))
-    print(f"  (driver {small_sweep['driver_peak_mib']:.0f} -> {large_sweep['driver_peak_mib']:.0f}"
-          f" MiB, of which {small_sweep['driver_rss_before_mib']:.0f} / "
-          f"{large_sweep['driver_rss_before_mib']:.0f} MiB before the sweep; workers "
-          f"{', '.join(f'{m:.0f}' for m in small_sweep['worker_peaks_mib'])} -> "
-          f"{', '.join(f'{m:.0f}' for m in large_sweep['worker_peaks_mib'])} MiB)")
+        print_ratio(
+            f"peak RSS, {MEMORY_FACTOR}x replicates / 1x: {label}",
+            ratios[key],
+            "<= 1.2",
+            kb.verdict(ratios[key], TARGET_MEMORY_GROWTH, at_most=True),
+        )
+    print(
+        f"  (driver {small_sweep['driver_peak_mib']:.0f} -> {large_sweep['driver_peak_mib']:.0f}"
+        f" MiB, of which {small_sweep['driver_rss_before_mib']:.0f} / "
+        f"{large_sweep['driver_rss_before_mib']:.0f} MiB before the sweep; workers "
+        f"{', '.join(f'{m:.0f}' for m in small_sweep['worker_peaks_mib'])} -> "
+        f"{', '.join(f'{m:.0f}' for m in large_sweep['worker_peaks_mib'])} MiB)"
+    )
 
     other_load = run_meter.other_load()
     rows = [raw, single, session_kernel, threaded, *sweeps.values()]
     worst = max(r["other_load"] for r in rows)
-    print(f"\nother processes kept {other_load:.2f} cores busy on average during this run"
-          + (" (waits for quiet included)" if args.wait_quiet > 0 else "")
-          + f"; {worst:.2f} at most during a measurement")
+    print(
+        f"\nother processes kept {other_load:.2f} cores busy on average during this run"
+        + (" (waits for quiet included)" if args.wait_quiet > 0 else "")
+        + f"; {worst:.2f} at most during a measurement"
+    )
     if worst > kb.BUSY_MACHINE_LOAD:
-        print("WARNING: the machine was not quiet; figures are disturbed. Rerun when nothing "
-              "else is running.")
+        print(
+            "WARNING: the machine was not quiet; figures are disturbed. Rerun when nothing "
+            "else is running."
+        )
     if args.json is not None:
-        report = {"machine": info, "sizes": sizes.__dict__, "seed": SEED, "workers": WORKERS,
-                  "clinic": CLINIC, "varied": VARIED, "platform": platform.platform(),
-                  "other_load_before": load_before, "other_load": other_load,
-                  "other_load_worst_measurement": worst,
-                  "raw_kernel": {"two_processes": raw, "one_process": single,
-                                 "two_processes_session_kernel": session_kernel,
-                                 "parallel_one_process": threaded},
-                  "sweeps": sweeps, "time_budgets": budgets, "ratios": ratios,
-                  "targets": {"sweep_dyad_sessions": TARGET_SWEEP_DYAD_SESSIONS,
-                              "sweep_vs_raw": TARGET_SWEEP_VS_RAW,
-                              "memory_growth": TARGET_MEMORY_GROWTH,
-                              "memory_factor": MEMORY_FACTOR}}
+        report = {
+            "machine": info,
+            "sizes": sizes.__dict__,
+            "seed": SEED,
+            "workers": WORKERS,
+            "clinic": CLINIC,
+            "varied": VARIED,
+            "platform": platform.platform(),
+            "other_load_before": load_before,
+            "other_load": other_load,
+            "other_load_worst_measurement": worst,
+            "raw_kernel": {
+                "two_processes": raw,
+                "one_process": single,
+                "two_processes_session_kernel": session_kernel,
+                "parallel_one_process": threaded,
+            },
+            "sweeps": sweeps,
+            "time_budgets": budgets,
+            "ratios": ratios,
+            "targets": {
+                "sweep_dyad_sessions": TARGET_SWEEP_DYAD_SESSIONS,
+                "sweep_vs_raw": TARGET_SWEEP_VS_RAW,
+                "memory_growth": TARGET_MEMORY_GROWTH,
+                "memory_factor": MEMORY_FACTOR,
+            },
+        }
         kernel_bench().write_report(report, args.json)
     return 0
 

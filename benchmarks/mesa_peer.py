@@ -3,13 +3,14 @@
 Every patient is a :class:`PeerPatient` (a ``mesa.Agent``) holding its dyad's fields in a plain
 dict, :attr:`PeerPatient.values`, beside a reference to its :class:`PeerClinician`;
 :meth:`PeerPatient.step` performs one session (steps 1-12 of docs/MODEL.md) by walking
-:data:`sim.equations.SESSION` with :func:`sim.interpret.advance`: each phase's plain-Python function
+:data:`sim.core.equations.SESSION` with :func:`sim.core.interpret.advance`: each phase's
+plain-Python function
 (``phase.py_func``) is called with its arguments looked up by name, and its results are stored
 back under the names it writes. :class:`PeerModel` shuffles the active patients and calls
 ``step`` on each.
 
 There is no hand-written copy of the equations here: the peer runs the very phase functions the
-kernels are generated from, with the same parameters (``sim.params.defaults()``), so comparing
+kernels are generated from, with the same parameters (``sim.core.params.defaults()``), so comparing
 dyad-sessions per second is fair, and the peer cannot drift from the model. Only the machinery
 differs: one Python object per patient, a dict per dyad, Python's ``random.Random``
 (``self.random``) for the draws and :func:`math.exp` for the chance events. The random numbers
@@ -27,10 +28,10 @@ from typing import Any
 
 import mesa
 
-from sim.interpret import advance
-from sim.params import CLINICIAN_TRAITS, PATIENT_TRAITS, resolve
-from sim.phase import Draw
-from sim.state import ACTIVE, NO_RUPTURE
+from sim.core.interpret import advance
+from sim.core.params import CLINICIAN_TRAITS, PATIENT_TRAITS, resolve
+from sim.core.phase import Draw
+from sim.core.state import ACTIVE, NO_RUPTURE
 
 
 def sigmoid(x: float) -> float:
@@ -82,15 +83,14 @@ class PeerClinician(mesa.Agent):
     def __init__(self, model: PeerModel) -> None:
         super().__init__(model)
         p = model.p
-        # As sim.state.initialise_clinicians: six skills share a general one; pressure alone.
+        # As sim.core.state.initialise_clinicians: six skills share a general one; pressure alone.
         common = math.sqrt(p.clinician_common_skill) * self.random.gauss(0.0, 1.0)
         own = math.sqrt(1.0 - p.clinician_common_skill)
         for trait in CLINICIAN_TRAITS:
             z = self.random.gauss(0.0, 1.0)
             if trait != "pressure":
                 z = own * z + common
-            setattr(self, trait,
-                    logit_normal(getattr(p, trait), getattr(p, f"{trait}_spread"), z))
+            setattr(self, trait, logit_normal(getattr(p, trait), getattr(p, f"{trait}_spread"), z))
 
     def traits(self) -> dict[str, float]:
         """Return the clinician's traits by name."""
@@ -119,38 +119,63 @@ class PeerPatient(mesa.Agent):
         super().__init__(model)
         p = model.p
         self.clinician = clinician
-        traits = {trait: logit_normal(getattr(p, trait), getattr(p, f"{trait}_spread"),
-                                      self.random.gauss(0.0, 1.0))
-                  for trait in PATIENT_TRAITS}
-        # Intake state, as sim.state.initialise_dyads sets it.
+        traits = {
+            trait: logit_normal(
+                getattr(p, trait), getattr(p, f"{trait}_spread"), self.random.gauss(0.0, 1.0)
+            )
+            for trait in PATIENT_TRAITS
+        }
+        # Intake state, as sim.core.state.initialise_dyads sets it.
         expectancy = traits["expectancy"]
         start = min(1.0, p.alliance_initial * (0.5 + expectancy))
         severity = traits["severity"]
         dyad = {
-            **traits, "rating_style": p.wai_rating_style * self.random.gauss(0.0, 1.0),
-            "rapport": p.rapport_initial * clinician.warmth, "trust": expectancy,
-            "goal": start, "task": start, "bond": start, "alliance": start, "strain": 0.0,
-            "need_autonomy": p.need_initial, "need_competence": p.need_initial,
-            "need_relatedness": p.need_initial, "internalisation": traits["autonomy"],
+            **traits,
+            "rating_style": p.wai_rating_style * self.random.gauss(0.0, 1.0),
+            "rapport": p.rapport_initial * clinician.warmth,
+            "trust": expectancy,
+            "goal": start,
+            "task": start,
+            "bond": start,
+            "alliance": start,
+            "strain": 0.0,
+            "need_autonomy": p.need_initial,
+            "need_competence": p.need_initial,
+            "need_relatedness": p.need_initial,
+            "internalisation": traits["autonomy"],
             "engagement": 0.0,
-            "symptoms": severity, "symptoms_intake": severity, "symptoms_session": severity,
+            "symptoms": severity,
+            "symptoms_intake": severity,
+            "symptoms_session": severity,
             "status": ACTIVE,
             "technique": 1 if self.random.random() < p.technique_b_share else 0,
             # This session's events and observations, and running summaries.
-            "rupture": NO_RUPTURE, "rupture_detected": 0, "rupture_repaired": 0,
+            "rupture": NO_RUPTURE,
+            "rupture_detected": 0,
+            "rupture_repaired": 0,
             "rupture_patient_reported": 0,
-            "wai_total": math.nan, "wai_goal": math.nan, "wai_task": math.nan,
-            "wai_bond": math.nan, "symptom_score": math.nan, "symptom_score_intake": math.nan,
-            "symptom_score_post": math.nan, "wai_early": math.nan,
-            "sessions": 0, "withdrawals": 0, "confrontations": 0,
-            "detected": 0, "repaired": 0, "reported": 0,
-            "alliance_sum": 0.0, "engagement_sum": 0.0,
+            "wai_total": math.nan,
+            "wai_goal": math.nan,
+            "wai_task": math.nan,
+            "wai_bond": math.nan,
+            "symptom_score": math.nan,
+            "symptom_score_intake": math.nan,
+            "symptom_score_post": math.nan,
+            "wai_early": math.nan,
+            "sessions": 0,
+            "withdrawals": 0,
+            "confrontations": 0,
+            "detected": 0,
+            "repaired": 0,
+            "reported": 0,
+            "alliance_sum": 0.0,
+            "engagement_sum": 0.0,
         }
         self.values: dict[str, Any] = {**model.parameters, **clinician.traits(), **dyad}
 
     @property
     def status(self) -> int:
-        """Return the dyad's status code (:data:`sim.state.ACTIVE` while in treatment)."""
+        """Return the dyad's status code (:data:`sim.core.state.ACTIVE` while in treatment)."""
         return self.values["status"]
 
     def step(self) -> None:
@@ -174,7 +199,7 @@ class PeerModel(mesa.Model):
     rng : int, optional
         Seed of the model's generators.
     overrides : mapping, optional
-        Parameter values other than the defaults of :mod:`sim.params` (validated).
+        Parameter values other than the defaults of :mod:`sim.core.params` (validated).
 
     Attributes
     ----------
@@ -188,8 +213,13 @@ class PeerModel(mesa.Model):
         Patients who attended the latest session.
     """
 
-    def __init__(self, n_clinicians: int = 10, patients_per_clinician: int = 20,
-                 rng: int | None = None, overrides: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        n_clinicians: int = 10,
+        patients_per_clinician: int = 20,
+        rng: int | None = None,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(rng=rng)
         self.parameters = resolve(overrides)
         self.p = types.SimpleNamespace(**self.parameters)

@@ -1,6 +1,11 @@
-"""The working-alliance model: parameters, random numbers, kernels, Mesa model, batch path, CLI.
+"""The working-alliance model, in layers (``CONTRIBUTING.md`` has the map).
 
-Where to look first: :mod:`sim.kernels` (the session kernel, steps 1-12 of docs/MODEL.md),
-:mod:`sim.model` (``AllianceModel``, the Mesa view), :mod:`sim.batch` (``simulate``, the batch
-path used by sweeps) and :mod:`sim.params` (every parameter with its bounds and source).
+- :mod:`sim.core` -- the numeric core: parameters, fields, random numbers, the equations as
+  phases, the generated kernels (:mod:`sim.core.kernels`, steps 1-12 of docs/MODEL.md), intake and
+  the batch path (:func:`sim.core.batch.simulate`, used by sweeps).
+- :mod:`sim.model` -- ``AllianceModel``, the Mesa view of the core's arrays (with :mod:`agents`).
+- :mod:`sim.dashboard` -- the teaching dashboard; :mod:`sim.cli` -- the ``alliance`` command.
+
+The runner and the science live in :mod:`experiments` (:mod:`experiments.runner`,
+:mod:`experiments.science`, :mod:`experiments.studies`).
 """

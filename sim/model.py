@@ -1,8 +1,9 @@
 """``AllianceModel``: one clinic as a Mesa model, stepped by the Numba session kernel.
 
-The model owns the clinic's arrays (:class:`sim.state.Clinics`); its agents are views onto them
+The model owns the clinic's arrays (:class:`sim.core.state.Clinics`); its agents are views onto them
 (:mod:`agents`). ``step()`` is one session for every active dyad, in one kernel call, followed by
-data collection from arrays. The batch path (:func:`sim.batch.simulate`) runs the same kernel on
+data collection from arrays. The batch path (:func:`sim.core.batch.simulate`) runs the same kernel
+on
 the same arrays, so the same seed gives the same numbers on both paths.
 
 Examples
@@ -23,17 +24,30 @@ import mesa
 import numpy as np
 
 from agents import Clinician, Patient
-from sim import kernels
-from sim.composition import compose
-from sim.params import check_seed
-from sim.scenarios import get as get_scenario
-from sim.state import ACTIVE, build
+from sim.core import kernels
+from sim.core.composition import compose
+from sim.core.params import check_seed
+from sim.core.scenarios import get as get_scenario
+from sim.core.state import ACTIVE, build
 
 DEFAULT_PATIENT_REPORTERS = {
     name: name
-    for name in ("goal", "task", "bond", "alliance", "trust", "symptoms", "internalisation",
-                 "engagement", "wai_total", "symptom_score", "rupture", "rupture_detected",
-                 "rupture_repaired", "status")
+    for name in (
+        "goal",
+        "task",
+        "bond",
+        "alliance",
+        "trust",
+        "symptoms",
+        "internalisation",
+        "engagement",
+        "wai_total",
+        "symptom_score",
+        "rupture",
+        "rupture_detected",
+        "rupture_repaired",
+        "status",
+    )
 }
 """Patient reporters collected with ``collect_agents=True``."""
 
@@ -41,7 +55,7 @@ DEFAULT_PATIENT_REPORTERS = {
 def _summary(model: AllianceModel) -> np.ndarray:
     """Return the clinic's means and counts after the latest session.
 
-    :func:`sim.kernels.clinic_summary`, computed in one pass once per session and shared by
+    :func:`sim.core.kernels.clinic_summary`, computed in one pass once per session and shared by
     every reporter.
     """
     if model._summary_session != model.clinics.session:
@@ -105,7 +119,7 @@ class AllianceModel(mesa.Model):
     parallel : bool
         Step with the multi-threaded kernel (identical numbers).
     extensions : sequence of Extension or str
-        Mechanisms added to the model (:mod:`sim.extension`), or their import references; their
+        Mechanisms added to the model (:mod:`sim.core.extension`), or their import references; their
         parameters are set like the core's (``**overrides``) and their fields read from the
         agents (``patient.<field>``).
     **overrides
@@ -114,7 +128,7 @@ class AllianceModel(mesa.Model):
 
     Attributes
     ----------
-    clinics : sim.state.Clinics
+    clinics : sim.core.state.Clinics
         The arrays the agents view and the kernel steps.
     patients, clinicians : list
         The agents, in row order.
@@ -122,9 +136,16 @@ class AllianceModel(mesa.Model):
         The complete, validated parameter set.
     """
 
-    def __init__(self, rng: int | None = None, *, scenario: str = "psychotherapy",
-                 collect_agents: bool | Mapping[str, Any] = False, parallel: bool = False,
-                 extensions: Sequence[Any] = (), **overrides: Any) -> None:
+    def __init__(
+        self,
+        rng: int | None = None,
+        *,
+        scenario: str = "psychotherapy",
+        collect_agents: bool | Mapping[str, Any] = False,
+        parallel: bool = False,
+        extensions: Sequence[Any] = (),
+        **overrides: Any,
+    ) -> None:
         if rng is None:
             rng = int(np.random.SeedSequence().entropy % 2**63)
         if not isinstance(rng, int | np.integer):
@@ -135,8 +156,9 @@ class AllianceModel(mesa.Model):
         self.scenario_name = scenario
         composition = compose(extensions)
         self.parameters = get_scenario(scenario).parameters(overrides, table=composition.params)
-        self.clinics = build(composition.to_row(self.parameters), self.seed,
-                             composition=composition)
+        self.clinics = build(
+            composition.to_row(self.parameters), self.seed, composition=composition
+        )
         drivers = self.clinics.composition.kernels
         self._step_kernel = drivers.run_session_parallel if parallel else drivers.run_session
         self.clinicians = [Clinician(self, j) for j in range(len(self.clinics.clinicians))]
@@ -145,8 +167,9 @@ class AllianceModel(mesa.Model):
         self._summary_session = -1
         self._summary = np.zeros(0)
 
-        agent_reporters = (DEFAULT_PATIENT_REPORTERS if collect_agents is True
-                           else dict(collect_agents or {}))
+        agent_reporters = (
+            DEFAULT_PATIENT_REPORTERS if collect_agents is True else dict(collect_agents or {})
+        )
         self.datacollector = mesa.DataCollector(
             model_reporters=MODEL_REPORTERS,
             agenttype_reporters={Patient: agent_reporters} if agent_reporters else None,

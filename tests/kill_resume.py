@@ -28,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 KEYS = ["point_id", "rep", "clinician_id", "patient_id"]
-SPEC = textwrap.dedent('''
+SPEC = textwrap.dedent("""
     [experiment]
     name = "kill"
     seed = 4
@@ -43,13 +43,24 @@ SPEC = textwrap.dedent('''
     [design.parameters]
     repair_skill = [0.2, 0.5, 0.8]
     attunement = [0.3, 0.7]
-''')
+""")
 
 
 def command(spec: Path, out: Path) -> list[str]:
     """Return the sweep command (serial, a chunk per clinic: many chunks, many instants)."""
-    return [sys.executable, "-m", "experiments.cli", "sweep", str(spec), "--out", str(out),
-            "--serial", "--chunk-size", "1", "--quiet"]
+    return [
+        sys.executable,
+        "-m",
+        "sim.cli.experiments",
+        "sweep",
+        str(spec),
+        "--out",
+        str(out),
+        "--serial",
+        "--chunk-size",
+        "1",
+        "--quiet",
+    ]
 
 
 def table(out: Path, name: str) -> pd.DataFrame:
@@ -61,15 +72,19 @@ def table(out: Path, name: str) -> pd.DataFrame:
 def trial(spec: Path, out: Path, delay: float, reference: Path) -> tuple[str, str | None]:
     """Kill one run after ``delay`` seconds, resume it; return its state when killed and what
     differs after resuming (None if nothing)."""
-    process = subprocess.Popen(command(spec, out), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command(spec, out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     time.sleep(delay)
     process.send_signal(signal.SIGKILL)
     process.wait()
     ledger = out / "ledger.jsonl"
-    state = ("nothing written" if not out.exists() else
-             f"manifest {'written' if (out / 'manifest.json').exists() else 'not written'}, "
-             f"{len(ledger.read_text().splitlines()) if ledger.exists() else 0} chunks ledgered")
+    state = (
+        "nothing written"
+        if not out.exists()
+        else f"manifest {'written' if (out / 'manifest.json').exists() else 'not written'}, "
+        f"{len(ledger.read_text().splitlines()) if ledger.exists() else 0} chunks ledgered"
+    )
     resumed = subprocess.run(command(spec, out), capture_output=True, text=True)
     if resumed.returncode != 0:
         return state, f"the resumed run failed: {resumed.stderr.strip()[-500:]}"
@@ -91,8 +106,9 @@ def run(trials: int, seed: int = 1) -> int:
         spec.write_text(SPEC, encoding="utf-8")
         reference = work / "reference"
         started = time.perf_counter()
-        printed = subprocess.run(command(spec, reference), check=True, capture_output=True,
-                                 text=True).stdout
+        printed = subprocess.run(
+            command(spec, reference), check=True, capture_output=True, text=True
+        ).stdout
         length = time.perf_counter() - started
         # Most of a run is start-up (imports, compiled code loaded); kills there find nothing
         # to damage. Aim at the last part: the directory's initialisation and the chunks.
@@ -104,8 +120,10 @@ def run(trials: int, seed: int = 1) -> int:
             delay = draws.uniform(earliest, length)
             state, problem = trial(spec, work / f"trial-{k}", delay, reference)
             failed += problem is not None
-            print(f"trial {k + 1}: killed after {delay:.2f} s of a {length:.2f} s run ({state}):"
-                  f" {problem or 'resumed to the same rows'}")
+            print(
+                f"trial {k + 1}: killed after {delay:.2f} s of a {length:.2f} s run ({state}):"
+                f" {problem or 'resumed to the same rows'}"
+            )
         return failed
     finally:
         shutil.rmtree(work, ignore_errors=True)

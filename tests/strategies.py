@@ -6,7 +6,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from sim.params import PARAMS, Param
+from sim.core.params import PARAMS, Param
 
 SMALL_CLINIC: dict[str, tuple[int, int]] = {
     "n_clinicians": (1, 3),

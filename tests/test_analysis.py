@@ -19,7 +19,7 @@ from scipy import stats
 from statsmodels.regression.mixed_linear_model import MixedLM, MixedLMParams
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, SingularMatrixWarning
 
-from experiments.analysis import (
+from experiments.science.analysis import (
     adherent_share,
     alliance_outcome_r,
     autonomy_support_effect,
@@ -28,9 +28,9 @@ from experiments.analysis import (
     resolution_outcome_r,
     rupture_session_share,
 )
-from experiments.lagged import lagged_effects, lagged_pairs
-from experiments.resampling import Estimate, Resampling, bootstrap_weights
-from sim.batch import simulate
+from experiments.science.lagged import lagged_effects, lagged_pairs
+from experiments.science.resampling import Estimate, Resampling, bootstrap_weights
+from sim.core.batch import simulate
 
 PER_CLINICIAN = 20
 SMALL, LARGE = 20, 200  # clinicians: 400 and 4000 patients
@@ -39,24 +39,33 @@ SMALL, LARGE = 20, 200  # clinicians: 400 and 4000 patients
 def keys(n_clinicians: int, per_clinician: int = PER_CLINICIAN) -> pd.DataFrame:
     """Key columns of one clinic of ``n_clinicians`` with equal caseloads."""
     n = n_clinicians * per_clinician
-    return pd.DataFrame({"point_id": 0, "rep": 0,
-                         "clinician_id": np.repeat(np.arange(n_clinicians), per_clinician),
-                         "patient_id": np.arange(n)})
+    return pd.DataFrame(
+        {
+            "point_id": 0,
+            "rep": 0,
+            "clinician_id": np.repeat(np.arange(n_clinicians), per_clinician),
+            "patient_id": np.arange(n),
+        }
+    )
 
 
 # --- synthetic data with known statistics ---------------------------------------------------
 
 
-def alliance_outcome_data(rng: np.random.Generator, n_clinicians: int, r: float = 0.278
-                          ) -> pd.DataFrame:
+def alliance_outcome_data(
+    rng: np.random.Generator, n_clinicians: int, r: float = 0.278
+) -> pd.DataFrame:
     """Early WAI correlated -r with the part of post symptoms that intake does not predict."""
     table = keys(n_clinicians)
     n = len(table)
     alliance = rng.standard_normal(n)
     intake = 15.0 + 4.0 * rng.standard_normal(n)
     residual = 3.0 * (-r * alliance + np.sqrt(1.0 - r**2) * rng.standard_normal(n))
-    return table.assign(wai_early=3.5 + 0.5 * alliance, symptom_score_intake=intake,
-                        symptom_score_post=2.0 + 0.6 * intake + residual)
+    return table.assign(
+        wai_early=3.5 + 0.5 * alliance,
+        symptom_score_intake=intake,
+        symptom_score_post=2.0 + 0.6 * intake + residual,
+    )
 
 
 RUPTURE_MEAN = 3.0
@@ -85,8 +94,9 @@ def resolution_data(rng: np.random.Generator, n_clinicians: int) -> pd.DataFrame
     none = rng.random(n) < 1 / 3
     ruptures[none], repaired[none] = 0, 0
     post[none] = 0.0  # would ruin the correlation if counted
-    return table.assign(ruptures=ruptures, repaired=repaired, symptom_score_intake=intake,
-                        symptom_score_post=post)
+    return table.assign(
+        ruptures=ruptures, repaired=repaired, symptom_score_intake=intake, symptom_score_post=post
+    )
 
 
 def dropout_data(rng: np.random.Generator, n_clinicians: int, p: float = 0.197) -> pd.DataFrame:
@@ -96,8 +106,7 @@ def dropout_data(rng: np.random.Generator, n_clinicians: int, p: float = 0.197) 
     return table.assign(status=pd.Categorical(np.where(dropped, "dropped_out", other)))
 
 
-def rupture_summary(rng: np.random.Generator, n_clinicians: int, p: float = 0.3
-                    ) -> pd.DataFrame:
+def rupture_summary(rng: np.random.Generator, n_clinicians: int, p: float = 0.3) -> pd.DataFrame:
     table = keys(n_clinicians)
     sessions = rng.integers(1, 21, len(table))
     return table.assign(sessions=sessions, reported=rng.binomial(sessions, p))
@@ -149,8 +158,9 @@ def mediation_data(rng: np.random.Generator, n_clinicians: int) -> tuple[pd.Data
     for supportive in (1.0, 0.0):
         table = keys(n_clinicians // 2)
         mediator = A_PATH * supportive + SD_MEDIATOR * rng.standard_normal(len(table))
-        outcome = (DIRECT * supportive + B_PATH * mediator
-                   + SD_OUTCOME * rng.standard_normal(len(table)))
+        outcome = (
+            DIRECT * supportive + B_PATH * mediator + SD_OUTCOME * rng.standard_normal(len(table))
+        )
         groups.append(table.assign(internalisation_final=mediator, engagement_mean=outcome))
     return tuple(groups)
 
@@ -168,8 +178,9 @@ FORWARD_BETA = FORWARD_SLOPE * SD_ALLIANCE / np.hypot(FORWARD_SLOPE * SD_ALLIANC
 REVERSE_BETA = REVERSE_SLOPE * SD_SYMPTOMS / np.hypot(REVERSE_SLOPE * SD_SYMPTOMS, SD_ALLIANCE)
 
 
-def lagged_panel(rng: np.random.Generator, n_clinicians: int, path: str,
-                 sessions: tuple[int, int] = (6, 20)) -> pd.DataFrame:
+def lagged_panel(
+    rng: np.random.Generator, n_clinicians: int, path: str, sessions: tuple[int, int] = (6, 20)
+) -> pd.DataFrame:
     table = keys(n_clinicians)
     n = len(table)
     mean_alliance = 3.5 + 0.4 * rng.standard_normal(n)
@@ -231,8 +242,9 @@ CASES = {
     "P2 dropout, Wilson": Case(dropout_data, wilson_dropout, 0.197, 0.02),
     "P3 ruptures, summary": Case(rupture_summary, rupture_session_share, 0.3, 0.01),
     "P3 ruptures, panel": Case(rupture_panel, rupture_session_share, 0.3, 0.01),
-    "P4 resolution-outcome r": Case(resolution_data, resolution_outcome_r,
-                                    resolution_share_r()[0], 0.04),
+    "P4 resolution-outcome r": Case(
+        resolution_data, resolution_outcome_r, resolution_share_r()[0], 0.04
+    ),
     "P5 forward path": lagged("forward", "forward", FORWARD_BETA),
     "P5 forward path, none": lagged("none", "forward", 0.0),
     "P6 reverse path": lagged("reverse", "reverse", REVERSE_BETA),
@@ -276,8 +288,9 @@ def test_default_cluster_bootstrap_covers_near_nominal_with_therapist_effects():
         risk = rng.beta(2.0, 8.0, 40)[table["clinician_id"]]
         table["status"] = np.where(rng.random(len(table)) < risk, "dropped_out", "completed")
         for label, clusters in (("default", Resampling.clusters), ("independent", None)):
-            estimate = dropout_rate(table, resampling=Resampling(n_resamples=200, seed=i,
-                                                                 clusters=clusters))
+            estimate = dropout_rate(
+                table, resampling=Resampling(n_resamples=200, seed=i, clusters=clusters)
+            )
             covered[label] += estimate.contains(0.2)
     assert 0.85 <= covered["default"] / n_sets <= 0.99  # about .93 in a longer run
     assert covered["independent"] < covered["default"]
@@ -285,8 +298,11 @@ def test_default_cluster_bootstrap_covers_near_nominal_with_therapist_effects():
 
 def test_rupture_share_from_panel_equals_summary():
     panel = rupture_panel(np.random.default_rng(3), 5)
-    summary = (panel.groupby(["point_id", "rep", "clinician_id", "patient_id"])
-               ["rupture_patient_reported"].agg(reported="sum", sessions="size").reset_index())
+    summary = (
+        panel.groupby(["point_id", "rep", "clinician_id", "patient_id"])["rupture_patient_reported"]
+        .agg(reported="sum", sessions="size")
+        .reset_index()
+    )
     assert rupture_session_share(panel) == rupture_session_share(summary)
 
 
@@ -323,19 +339,24 @@ def test_bootstrap_weights_respect_clusters_and_strata():
         block = whole[:, rows]
         np.testing.assert_array_equal(block, block[:, :1].repeat(len(rows), axis=1))
         assert set(np.unique(block)) <= {0.0, 1.0, 2.0, 3.0}
-    independent = bootstrap_weights(table, 200, np.random.default_rng(0), clusters=None,
-                                    strata=None)
+    independent = bootstrap_weights(
+        table, 200, np.random.default_rng(0), clusters=None, strata=None
+    )
     np.testing.assert_array_equal(independent.sum(axis=1), len(table))
 
 
 def test_lagged_pairs_are_consecutive_sessions_of_one_patient():
-    panel = pd.DataFrame({
-        "point_id": 0, "rep": 0, "clinician_id": 0,
-        "patient_id": [0, 0, 0, 0, 1, 1],
-        "session": [1, 2, 4, 5, 1, 2],  # patient 0 missed session 3
-        "wai_total": [3.0, 3.5, 4.0, 4.5, 2.0, 2.5],
-        "symptom_score": [20.0, 18.0, 15.0, 12.0, 10.0, 9.0],
-    }).sample(frac=1.0, random_state=0)
+    panel = pd.DataFrame(
+        {
+            "point_id": 0,
+            "rep": 0,
+            "clinician_id": 0,
+            "patient_id": [0, 0, 0, 0, 1, 1],
+            "session": [1, 2, 4, 5, 1, 2],  # patient 0 missed session 3
+            "wai_total": [3.0, 3.5, 4.0, 4.5, 2.0, 2.5],
+            "symptom_score": [20.0, 18.0, 15.0, 12.0, 10.0, 9.0],
+        }
+    ).sample(frac=1.0, random_state=0)
     pairs = lagged_pairs(panel)
     assert pairs[["patient_id", "session"]].to_numpy().tolist() == [[0, 1], [0, 4], [1, 1]]
     assert pairs["alliance"].tolist() == [3.0, 4.0, 2.0]
@@ -360,8 +381,9 @@ def test_within_estimator_equals_random_intercept_model_with_person_means(contro
         exog[f"{column}_within"], exog[f"{column}_mean"] = pairs[column] - mean, mean
     k = exog.shape[1]
     model = MixedLM(pairs["symptoms_next"], exog, groups=patient)
-    within = -lagged_effects(panel, control_time=control_time,
-                             resampling=Resampling(n_resamples=10)).forward_raw.value
+    within = -lagged_effects(
+        panel, control_time=control_time, resampling=Resampling(n_resamples=10)
+    ).forward_raw.value
     fixed_variance = MixedLMParams.from_components(fe_params=np.ones(k), cov_re=np.zeros((1, 1)))
     for variance in (0.5, 5.0):
         start = MixedLMParams.from_components(fe_params=np.zeros(k), cov_re=np.array([[variance]]))
@@ -383,10 +405,17 @@ def test_shared_time_trends_do_not_pass_for_lagged_effects():
     rows = []
     for patient in range(400):
         for session in range(1, 13):
-            rows.append({"point_id": 0, "rep": 0, "clinician_id": patient // 10,
-                         "patient_id": patient, "session": session,
-                         "wai_total": 3 + 0.08 * session + rng.normal(0, 0.3),
-                         "symptom_score": 18 - 0.6 * session + rng.normal(0, 2.0)})
+            rows.append(
+                {
+                    "point_id": 0,
+                    "rep": 0,
+                    "clinician_id": patient // 10,
+                    "patient_id": patient,
+                    "session": session,
+                    "wai_total": 3 + 0.08 * session + rng.normal(0, 0.3),
+                    "symptom_score": 18 - 0.6 * session + rng.normal(0, 2.0),
+                }
+            )
     panel = pd.DataFrame(rows)
     small = Resampling(n_resamples=200)
     naive = lagged_effects(panel, control_time=False, resampling=small)
@@ -400,8 +429,7 @@ def test_missing_columns_are_named():
     with pytest.raises(ValueError, match="wai_early"):
         alliance_outcome_r(pre_post_data(np.random.default_rng(0), 2))
     with pytest.raises(ValueError, match="confidence"):
-        pre_post_d(pre_post_data(np.random.default_rng(0), 2),
-                   resampling=Resampling(confidence=95))
+        pre_post_d(pre_post_data(np.random.default_rng(0), 2), resampling=Resampling(confidence=95))
 
 
 # --- model output --------------------------------------------------------------------------------

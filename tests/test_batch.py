@@ -5,8 +5,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from sim.batch import KEY_COLUMNS, parameter_rows, simulate
-from sim.state import LATENT_FIELDS, OBSERVED_FIELDS
+from sim.core.batch import KEY_COLUMNS, parameter_rows, simulate
+from sim.core.state import LATENT_FIELDS, OBSERVED_FIELDS
 
 SMALL = {"n_clinicians": 4, "patients_per_clinician": 10}
 
@@ -15,14 +15,33 @@ def test_summary_and_panel_schemas():
     result = simulate(SMALL, seed=1, record_sessions=True)
     dyads, sessions = result.dyads, result.sessions
     assert len(dyads) == 40
-    for column in (*KEY_COLUMNS, "symptom_score_intake", "symptom_score_post", "sessions",
-                   "status", "withdrawals", "confrontations", "detected", "repaired",
-                   "wai_early", "alliance_mean", "internalisation_final", "engagement_mean"):
+    for column in (
+        *KEY_COLUMNS,
+        "symptom_score_intake",
+        "symptom_score_post",
+        "sessions",
+        "status",
+        "withdrawals",
+        "confrontations",
+        "detected",
+        "repaired",
+        "wai_early",
+        "alliance_mean",
+        "internalisation_final",
+        "engagement_mean",
+    ):
         assert column in dyads.columns
     assert set(dyads["status"].astype(str)) <= {"completed", "recovered", "dropped_out"}
     assert list(sessions.columns[:5]) == [*KEY_COLUMNS, "session"]
-    for column in (*LATENT_FIELDS, *OBSERVED_FIELDS, "rupture", "rupture_detected",
-                   "rupture_repaired", "rupture_patient_reported", "status"):
+    for column in (
+        *LATENT_FIELDS,
+        *OBSERVED_FIELDS,
+        "rupture",
+        "rupture_detected",
+        "rupture_repaired",
+        "rupture_patient_reported",
+        "status",
+    ):
         assert column in sessions.columns
     # One panel row per attended session, nothing after a patient ends.
     assert len(sessions) == dyads["sessions"].sum() == result.dyad_sessions
@@ -61,8 +80,12 @@ def test_parallel_batch_is_bit_identical():
 
 
 def test_sweeping_clinic_size_per_row():
-    rows = parameter_rows([{"n_clinicians": 2, "patients_per_clinician": 3},
-                           {"n_clinicians": 1, "patients_per_clinician": 5}])
+    rows = parameter_rows(
+        [
+            {"n_clinicians": 2, "patients_per_clinician": 3},
+            {"n_clinicians": 1, "patients_per_clinician": 5},
+        ]
+    )
     result = simulate(rows, seed=1)
     assert result.dyads.groupby("point_id").size().to_dict() == {0: 6, 1: 5}
 
@@ -76,8 +99,9 @@ def test_arrow_tables_hold_what_the_pandas_tables_hold():
     for name in ("dyads", "sessions"):
         expected = getattr(frames, name)
         pd.testing.assert_frame_equal(getattr(arrow, name).to_pandas(), expected)
-        assert getattr(arrow, name).equals(pa.Table.from_pandas(expected, preserve_index=False),
-                                           check_metadata=False)
+        assert getattr(arrow, name).equals(
+            pa.Table.from_pandas(expected, preserve_index=False), check_metadata=False
+        )
 
 
 def test_unknown_table_kind_is_refused():
@@ -88,12 +112,12 @@ def test_unknown_table_kind_is_refused():
 def test_unsorted_batches_come_back_in_key_order():
     """Clinics given out of key order still give tables sorted by keys (and session)."""
     rows = parameter_rows(SMALL)
-    result = simulate(rows, seed=4, rows=[0, 0], point_ids=[9, 2], reps=[0, 0],
-                      record_sessions=True)
+    result = simulate(
+        rows, seed=4, rows=[0, 0], point_ids=[9, 2], reps=[0, 0], record_sessions=True
+    )
     dyads, sessions = result.dyads, result.sessions
     assert dyads["point_id"].is_monotonic_increasing
     assert dyads.equals(dyads.sort_values(list(KEY_COLUMNS), ignore_index=True))
     assert sessions.equals(sessions.sort_values([*KEY_COLUMNS, "session"], ignore_index=True))
     alone = simulate(rows, seed=4, point_ids=[2])
-    pd.testing.assert_frame_equal(dyads[dyads["point_id"] == 2].reset_index(drop=True),
-                                  alone.dyads)
+    pd.testing.assert_frame_equal(dyads[dyads["point_id"] == 2].reset_index(drop=True), alone.dyads)

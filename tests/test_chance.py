@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.chance import below_sigmoid, sigmoid
+from sim.core.chance import below_sigmoid, sigmoid
 
 LOGITS = np.concatenate([np.linspace(-40, 40, 801), [-2.0, 2.0, -1e-12, 0.0, 1e-12, 1e6, -1e6]])
 
@@ -17,8 +17,15 @@ LOGITS = np.concatenate([np.linspace(-40, 40, 801), [-2.0, 2.0, -1e-12, 0.0, 1e-
 def test_agrees_with_the_exact_comparison_next_to_every_threshold():
     for x in LOGITS:
         threshold = sigmoid(x)
-        near = [threshold, np.nextafter(threshold, 0.0), np.nextafter(threshold, 1.0),
-                threshold - 1e-9, threshold + 1e-9, 0.0, 1.0 - 2.0**-53]
+        near = [
+            threshold,
+            np.nextafter(threshold, 0.0),
+            np.nextafter(threshold, 1.0),
+            threshold - 1e-9,
+            threshold + 1e-9,
+            0.0,
+            1.0 - 2.0**-53,
+        ]
         bounds = [1.0 / (2.0 - x) if x < 2 else 1.0, 1.0 - 1.0 / (2.0 + x) if x > -2 else 0.0]
         near += [b + d for b in bounds for d in (-1e-9, -1e-12, 0.0, 1e-12, 1e-9)]
         for draw in near:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.cli import main
+from sim.cli.model import main
 
 SMALL = ["--clinicians", "3", "--patients-per-clinician", "6", "--seed", "5"]
 
@@ -16,8 +16,14 @@ SMALL = ["--clinicians", "3", "--patients-per-clinician", "6", "--seed", "5"]
 def test_run_prints_summary_and_writes_outputs(tmp_path, capsys):
     assert main(["run", *SMALL, "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    for words in ("patients", "dropped out", "ruptures per session", "repaired",
-                  "session 3", "pre-post d"):
+    for words in (
+        "patients",
+        "dropped out",
+        "ruptures per session",
+        "repaired",
+        "session 3",
+        "pre-post d",
+    ):
         assert words in out
     dyads = pd.read_parquet(tmp_path / "dyads.parquet")
     sessions = pd.read_parquet(tmp_path / "sessions.parquet")
@@ -28,8 +34,12 @@ def test_run_prints_summary_and_writes_outputs(tmp_path, capsys):
 
 
 def test_set_and_sessions_options_take_effect(tmp_path):
-    assert main(["run", *SMALL, "--sessions", "4", "--set", "dropout_base=-15",
-                 "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            ["run", *SMALL, "--sessions", "4", "--set", "dropout_base=-15", "--out", str(tmp_path)]
+        )
+        == 0
+    )
     dyads = pd.read_parquet(tmp_path / "dyads.parquet")
     assert dyads["sessions"].max() <= 4
     assert (dyads["status"] != "dropped_out").all()
@@ -99,8 +109,12 @@ def test_params_and_scenarios_listings(capsys):
 
 def _run_cli(out: Path, threads: int) -> None:
     env = {**os.environ, "NUMBA_NUM_THREADS": str(threads)}
-    subprocess.run([sys.executable, "-m", "sim.cli", "run", *SMALL, "--out", str(out)],
-                   check=True, env=env, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "sim.cli.model", "run", *SMALL, "--out", str(out)],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
 
 
 def test_outputs_are_bit_identical_whatever_the_thread_count(tmp_path):

@@ -1,6 +1,6 @@
 """The course driver gives the single-session driver's numbers, bit for bit.
 
-Both are generated from the phases by sim/codegen.py.
+Both are generated from the phases by sim/core/codegen.py.
 
 Every comparison is of whole record arrays as bytes: every field of every dyad, the state, the
 observations, the counts, the status, the last session's events.
@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given
 from strategies import parameter_values, seeds
 
-from sim.batch import parameter_rows
-from sim.kernels import LANES, course_blocks, run_courses, run_courses_parallel, run_session
-from sim.params import defaults, to_row
-from sim.state import ACTIVE, Clinics, build
+from sim.core.batch import parameter_rows
+from sim.core.kernels import LANES, course_blocks, run_courses, run_courses_parallel, run_session
+from sim.core.params import defaults, to_row
+from sim.core.state import ACTIVE, Clinics, build
 
 
 def by_sessions(clinics: Clinics, start: int = 0) -> np.ndarray:
@@ -40,8 +40,9 @@ def assert_same(expected: np.ndarray, got: np.ndarray) -> None:
     """Every byte of every record equal, with a readable message naming the fields that differ."""
     if expected.tobytes() == got.tobytes():
         return
-    differ = [name for name in expected.dtype.names
-              if expected[name].tobytes() != got[name].tobytes()]
+    differ = [
+        name for name in expected.dtype.names if expected[name].tobytes() != got[name].tobytes()
+    ]
     raise AssertionError(f"course kernel differs from run_session in {differ}")
 
 
@@ -58,13 +59,20 @@ def test_courses_match_sessions_for_any_parameters(values, seed):
 @pytest.mark.parametrize("seed", [0, 1])
 def test_courses_match_sessions_across_rows_and_course_lengths(seed):
     """Clinics of several parameter rows (lengths of course, training, a trial arm) at once."""
-    rows = parameter_rows([
-        {"n_clinicians": 3, "patients_per_clinician": 50},  # blocks of 64 across clinicians
-        {"n_clinicians": 2, "patients_per_clinician": 7, "max_sessions": 5},
-        {"n_clinicians": 4, "patients_per_clinician": 30, "training_session": 4,
-         "technique_b_share": 0.5, "max_sessions": 30},
-        {"n_clinicians": 1, "patients_per_clinician": 1, "max_sessions": 1},
-    ])
+    rows = parameter_rows(
+        [
+            {"n_clinicians": 3, "patients_per_clinician": 50},  # blocks of 64 across clinicians
+            {"n_clinicians": 2, "patients_per_clinician": 7, "max_sessions": 5},
+            {
+                "n_clinicians": 4,
+                "patients_per_clinician": 30,
+                "training_session": 4,
+                "technique_b_share": 0.5,
+                "max_sessions": 30,
+            },
+            {"n_clinicians": 1, "patients_per_clinician": 1, "max_sessions": 1},
+        ]
+    )
     clinics = build(rows, seed=seed, rows=[0, 1, 2, 3, 2], point_ids=[0, 1, 2, 3, 4])
     got, run = by_courses(clinics)
     expected = by_sessions(clinics)
@@ -99,8 +107,15 @@ def test_parallel_courses_match_at_any_thread_count():
 
 
 def test_blocks_hold_at_most_a_lane_buffer_of_one_row_and_session():
-    clinics = build(parameter_rows([{"n_clinicians": 3, "patients_per_clinician": 50},
-                                    {"n_clinicians": 1, "patients_per_clinician": 10}]), 5)
+    clinics = build(
+        parameter_rows(
+            [
+                {"n_clinicians": 3, "patients_per_clinician": 50},
+                {"n_clinicians": 1, "patients_per_clinician": 10},
+            ]
+        ),
+        5,
+    )
     dyads = clinics.dyads
     dyads["status"][::7] = 2  # some ended already: skipped, not counted against a block
     blocks = course_blocks(dyads)

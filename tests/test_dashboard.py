@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 import solara
 
-from sim.app import Page
-from sim.batch import simulate
-from sim.cli import UsageError
+from sim.cli.dashboard import add_parser, main
+from sim.core.batch import simulate
+from sim.core.params import ParameterError
+from sim.core.scenarios import SCENARIOS
 from sim.dashboard import assets
+from sim.dashboard.app import Page
 from sim.dashboard.charts import (
     FONT_SIZE,
     clinic_chart,
@@ -23,6 +25,7 @@ from sim.dashboard.charts import (
 )
 from sim.dashboard.compare import runs_identical, why_identical
 from sim.dashboard.controls import slider_label
+from sim.dashboard.errors import DashboardError
 from sim.dashboard.info import GLOSSARY, INFO, model_doc_html
 from sim.dashboard.model import (
     CLINIC_SIZE,
@@ -35,42 +38,57 @@ from sim.dashboard.model import (
     parse_seed,
     slider_values,
 )
+from sim.dashboard.narrate import narrate, narrate_session
 from sim.dashboard.server import bind, is_loopback, resolve_host
 from sim.dashboard.settings import Settings, settings_of
 from sim.dashboard.vega import split_data
-from sim.dashboard_cli import add_parser, main
-from sim.narrate import narrate, narrate_session
-from sim.params import ParameterError
-from sim.scenarios import SCENARIOS
 
 VIGNETTES = ("copd_panic", "knee_pain", "hypertension", "pushing_too_hard")
 
 
 def row(session, **fields):
-    base = {"session": session, "goal": 0.5, "task": 0.5, "bond": 0.5, "alliance": 0.5,
-            "strain": 0.0, "engagement": 0.6, "internalisation": 0.4, "symptom_score": 14.0,
-            "rupture": "none", "rupture_detected": False, "rupture_repaired": False,
-            "rupture_patient_reported": False, "status": "active"}
+    base = {
+        "session": session,
+        "goal": 0.5,
+        "task": 0.5,
+        "bond": 0.5,
+        "alliance": 0.5,
+        "strain": 0.0,
+        "engagement": 0.6,
+        "internalisation": 0.4,
+        "symptom_score": 14.0,
+        "rupture": "none",
+        "rupture_detected": False,
+        "rupture_repaired": False,
+        "rupture_patient_reported": False,
+        "status": "active",
+    }
     return {**base, **fields}
 
 
 # --- narration: sentences from constructed panels ---------------------------------------------
 
+
 def test_repaired_withdrawal_reads_like_the_source_text():
-    rows = [row(4, bond=0.50), row(5, bond=0.58, rupture="withdrawal", rupture_detected=True,
-                                   rupture_repaired=True)]
+    rows = [
+        row(4, bond=0.50),
+        row(5, bond=0.58, rupture="withdrawal", rupture_detected=True, rupture_repaired=True),
+    ]
     (line,) = narrate(rows, clinician={"pressure": 0.7})
     assert line == (
         "Session 5 — Withdrawal (the patient went quiet and agreed too readily): noticed and "
         "repaired (the clinician acknowledged pushing too hard, explored, validated). Bond "
         "0.50 → 0.58 (higher). The patient would not report it on a questionnaire (asked after "
         "the session whether the collaboration broke down; clinicians learn of many ruptures "
-        "only this way, and many are never reported).")
+        "only this way, and many are never reported)."
+    )
 
 
 def test_a_repair_is_never_said_to_raise_a_bond_that_fell():
-    rows = [row(4, bond=0.60), row(5, bond=0.55, rupture="withdrawal", rupture_detected=True,
-                                   rupture_repaired=True)]
+    rows = [
+        row(4, bond=0.60),
+        row(5, bond=0.55, rupture="withdrawal", rupture_detected=True, rupture_repaired=True),
+    ]
     (line,) = narrate(rows, clinician={"pressure": 0.7})
     assert "repaired" in line
     assert "Bond 0.60 → 0.55 (lower)" in line
@@ -78,8 +96,10 @@ def test_a_repair_is_never_said_to_raise_a_bond_that_fell():
 
 
 def test_bond_that_did_not_move_is_about_where_it_was():
-    rows = [row(1, bond=0.501), row(2, bond=0.503, rupture="confrontation",
-                                    rupture_detected=True, rupture_repaired=True)]
+    rows = [
+        row(1, bond=0.501),
+        row(2, bond=0.503, rupture="confrontation", rupture_detected=True, rupture_repaired=True),
+    ]
     assert "Bond 0.50 → 0.50 (about the same)" in narrate(rows)[0]
 
 
@@ -91,9 +111,17 @@ def test_only_a_pushing_clinician_acknowledges_pushing_too_hard():
 
 
 def test_missed_withdrawal_strain_and_engagement_numbers():
-    rows = [row(2, bond=0.5, strain=0.0, engagement=0.66),
-            row(3, bond=0.46, strain=1.0, engagement=0.35, rupture="withdrawal",
-                rupture_patient_reported=True)]
+    rows = [
+        row(2, bond=0.5, strain=0.0, engagement=0.66),
+        row(
+            3,
+            bond=0.46,
+            strain=1.0,
+            engagement=0.35,
+            rupture="withdrawal",
+            rupture_patient_reported=True,
+        ),
+    ]
     (line,) = narrate(rows, engagement_noun="the agreed tasks (paced breathing)")
     assert "Withdrawal (the patient went quiet and agreed too readily): not noticed" in line
     assert "Bond 0.50 → 0.46 (lower); strain 0.0 → 1.0 (unresolved strain: " in line
@@ -105,12 +133,18 @@ def test_a_log_explains_each_term_once_then_stays_short():
     rupture = {"rupture": "withdrawal", "rupture_patient_reported": True}
     rows = [row(1, strain=0.0), row(2, strain=1.0, **rupture), row(3, strain=2.0, **rupture)]
     first, second = narrate(rows)
-    for explained in ("went quiet", "unresolved strain:", "clinicians learn of many ruptures",
-                      "follow-through on the agreed tasks"):
+    for explained in (
+        "went quiet",
+        "unresolved strain:",
+        "clinicians learn of many ruptures",
+        "follow-through on the agreed tasks",
+    ):
         assert explained in first and explained not in second, explained
-    assert second == ("Session 3 — Withdrawal: not noticed (withdrawal is quiet). Bond "
-                      "0.50 → 0.50 (about the same); strain 1.0 → 2.0; follow-through "
-                      "60% → 60%. Questionnaire: would report it.")
+    assert second == (
+        "Session 3 — Withdrawal: not noticed (withdrawal is quiet). Bond "
+        "0.50 → 0.50 (about the same); strain 1.0 → 2.0; follow-through "
+        "60% → 60%. Questionnaire: would report it."
+    )
     assert len(second) < len(first) / 2
 
 
@@ -122,11 +156,20 @@ def test_failed_repair_of_a_confrontation():
 
 
 def test_codes_and_names_give_the_same_sentences():
-    named = [row(0, symptom_score=math.nan), row(1, rupture="withdrawal", rupture_detected=True),
-             row(2, rupture="confrontation", status="dropped_out")]
-    coded = [{**r, "rupture": ("none", "withdrawal", "confrontation").index(r["rupture"]),
-              "status": ("active", "completed", "recovered", "dropped_out").index(r["status"]),
-              "rupture_detected": int(r["rupture_detected"])} for r in named]
+    named = [
+        row(0, symptom_score=math.nan),
+        row(1, rupture="withdrawal", rupture_detected=True),
+        row(2, rupture="confrontation", status="dropped_out"),
+    ]
+    coded = [
+        {
+            **r,
+            "rupture": ("none", "withdrawal", "confrontation").index(r["rupture"]),
+            "status": ("active", "completed", "recovered", "dropped_out").index(r["status"]),
+            "rupture_detected": int(r["rupture_detected"]),
+        }
+        for r in named
+    ]
     assert narrate(named) == narrate(coded)
     assert len(narrate(named)) == 3
 
@@ -141,23 +184,35 @@ def test_endings_state_their_numbers():
     first = row(1, symptom_score=15.0, rupture="withdrawal")
     dropped = row(2, symptom_score=13.0, alliance=0.41, status="dropped_out")
     line = narrate([intake, first, dropped])[-1]
-    assert line == ("Session 2 — the patient did not come back after this session: dropped out "
-                    "with the alliance at 0.41 and 1 unrepaired rupture so far; PHQ-9 at this "
-                    "session 13 (15 at intake).")
-    recovered = narrate([intake, row(1, symptom_score=15.0), row(2, symptom_score=6.0,
-                                                                 status="recovered")])
-    assert recovered == ['Session 2 — treatment ended early, on recovery ("good enough"); '
-                         "PHQ-9 at this session 6 (15 at intake)."]
-    adherence = narrate([intake, row(1, engagement=0.48, status="completed")],
-                        outcome="adherence", engagement_noun="the prescribed doses")
-    assert adherence == ["Session 1 — the planned course of treatment ended; in the last "
-                         "interval the patient took 48% of the prescribed doses."]
+    assert line == (
+        "Session 2 — the patient did not come back after this session: dropped out "
+        "with the alliance at 0.41 and 1 unrepaired rupture so far; PHQ-9 at this "
+        "session 13 (15 at intake)."
+    )
+    recovered = narrate(
+        [intake, row(1, symptom_score=15.0), row(2, symptom_score=6.0, status="recovered")]
+    )
+    assert recovered == [
+        'Session 2 — treatment ended early, on recovery ("good enough"); '
+        "PHQ-9 at this session 6 (15 at intake)."
+    ]
+    adherence = narrate(
+        [intake, row(1, engagement=0.48, status="completed")],
+        outcome="adherence",
+        engagement_noun="the prescribed doses",
+    )
+    assert adherence == [
+        "Session 1 — the planned course of treatment ended; in the last "
+        "interval the patient took 48% of the prescribed doses."
+    ]
 
 
 def test_internalisation_crossing_one_half_either_way():
     up = narrate([row(3, internalisation=0.48), row(4, internalisation=0.53)])
-    assert up == ['Session 4 — motivation is becoming the patient\'s own: from "the clinician '
-                  'told me to" toward "it is important to me" (internalisation 0.48 → 0.53).']
+    assert up == [
+        "Session 4 — motivation is becoming the patient's own: from \"the clinician "
+        'told me to" toward "it is important to me" (internalisation 0.48 → 0.53).'
+    ]
     down = narrate([row(3, internalisation=0.52), row(4, internalisation=0.47)])
     assert "slipped back" in down[0]
 
@@ -172,8 +227,11 @@ def test_every_bond_claim_matches_the_simulated_rows(seed):
     by_session = {r["session"]: r for r in rows}
     checked = 0
     for line in lines:
-        found = re.search(r"Session (\d+) — .* Bond (\d\.\d\d) → (\d\.\d\d) "
-                          r"\((higher|lower|about the same)\)", line)
+        found = re.search(
+            r"Session (\d+) — .* Bond (\d\.\d\d) → (\d\.\d\d) "
+            r"\((higher|lower|about the same)\)",
+            line,
+        )
         if not found:
             continue
         session = int(found.group(1))
@@ -188,6 +246,7 @@ def test_every_bond_claim_matches_the_simulated_rows(seed):
 
 
 # --- scenarios --------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", VIGNETTES)
 def test_vignettes_are_registered_and_valid(name):
@@ -221,19 +280,27 @@ def test_hypertension_has_few_visits_and_no_ending_on_recovery():
 
 # --- the dashboard's model --------------------------------------------------------------------
 
+
 def test_dyad_up_close_has_exactly_the_slider_values():
-    model = TeachingClinic(seed=5, repair_skill=0.85, sensitivity=0.65, severity=0.7,
-                           responsiveness=0.9)
-    expected = {**slider_values("psychotherapy"), "repair_skill": 0.85, "sensitivity": 0.65,
-                "severity": 0.7, "responsiveness": 0.9}
+    model = TeachingClinic(
+        seed=5, repair_skill=0.85, sensitivity=0.65, severity=0.7, responsiveness=0.9
+    )
+    expected = {
+        **slider_values("psychotherapy"),
+        "repair_skill": 0.85,
+        "sensitivity": 0.65,
+        "severity": 0.7,
+        "responsiveness": 0.9,
+    }
     traits = {**model.focus.clinician, **model.focus.patient}
     for name in SLIDERS:
         assert traits[name] == pytest.approx(expected[name], abs=1e-12), name
     assert len(model.patients) == 100
     # The sliders move the clinic's population too: every clinician, same draws, higher value.
     lower = TeachingClinic(seed=5, repair_skill=0.15)
-    assert (model.clinics.clinicians["repair_skill"]
-            > lower.clinics.clinicians["repair_skill"]).all()
+    assert (
+        model.clinics.clinicians["repair_skill"] > lower.clinics.clinicians["repair_skill"]
+    ).all()
 
 
 def test_compared_clinicians_differ_in_the_contrast_only():
@@ -266,14 +333,18 @@ def test_seed_text_is_parsed_or_replaced_with_a_notice():
 
 
 def test_the_event_log_names_the_vignettes_tasks():
-    model = TeachingClinic(scenario_name="copd_panic", seed=1, pressure=0.9, sensitivity=0.9,
-                           attunement=0.0)
+    model = TeachingClinic(
+        scenario_name="copd_panic", seed=1, pressure=0.9, sensitivity=0.9, attunement=0.0
+    )
     while model.running:
         model.step()
     lines = model.event_log()
-    assert lines == narrate(model.focus.rows, clinician=model.focus.clinician,
-                            engagement_noun="the agreed tasks (paced breathing, graded activity "
-                                            "schedule, daily inhaler checklist)")
+    assert lines == narrate(
+        model.focus.rows,
+        clinician=model.focus.clinician,
+        engagement_noun="the agreed tasks (paced breathing, graded activity "
+        "schedule, daily inhaler checklist)",
+    )
     assert any("paced breathing" in line for line in lines)
 
 
@@ -286,16 +357,21 @@ def test_bad_contrast_or_trait_is_a_parameter_error():
 
 # --- charts -----------------------------------------------------------------------------------
 
+
 def test_chart_specs_are_strict_json_with_one_marker_per_rupture():
     model = TeachingClinic(scenario_name="pushing_too_hard", seed=1)
     for _ in range(6):
         model.step()
     rows = model.focus.rows
-    specs = [dyad_chart(rows, 20, instrument="PHQ-9"), needs_chart(rows, 20),
-             clinic_chart(model.datacollector.get_model_vars_dataframe(), model.census, 20),
-             compare_chart(model.compare_low.rows, model.compare_high.rows, ("a", "b"), 20,
-                           instrument="PHQ-9"),
-             dyad_chart(rows, 20, instrument="PHQ-9", outcome="adherence")]
+    specs = [
+        dyad_chart(rows, 20, instrument="PHQ-9"),
+        needs_chart(rows, 20),
+        clinic_chart(model.datacollector.get_model_vars_dataframe(), model.census, 20),
+        compare_chart(
+            model.compare_low.rows, model.compare_high.rows, ("a", "b"), 20, instrument="PHQ-9"
+        ),
+        dyad_chart(rows, 20, instrument="PHQ-9", outcome="adherence"),
+    ]
     for spec in specs:
         json.dumps(spec, allow_nan=False)  # JSON has no NaN: the browser would reject it
     markers = specs[0]["vconcat"][0]["layer"][1]["data"]["values"]
@@ -316,6 +392,7 @@ def test_a_step_changes_a_charts_rows_not_its_structure():
 
 
 # --- the page, rendered without a browser -----------------------------------------------------
+
 
 def render_page():
     _box, rc = solara.render(solara.AppLayout(children=[Page()]), handle_error=False)
@@ -345,10 +422,13 @@ def event_lines(rc):
     """Return the event log's lines as the page shows them, newest first."""
     import html as html_module
 
-    (log,) = [w for w in rc.find(solara.widgets.HTML).widgets
-              if w.attributes.get("class") == "event-log"]
-    return [html_module.unescape(line) for line in
-            re.findall(r'<div class="event-line"[^>]*>(.*?)</div>', log.unsafe_innerHTML)]
+    (log,) = [
+        w for w in rc.find(solara.widgets.HTML).widgets if w.attributes.get("class") == "event-log"
+    ]
+    return [
+        html_module.unescape(line)
+        for line in re.findall(r'<div class="event-line"[^>]*>(.*?)</div>', log.unsafe_innerHTML)
+    ]
 
 
 def choose(rc, label, value):
@@ -433,10 +513,10 @@ def test_reset_gives_the_patient_up_close_the_responsiveness_of_the_slider(monke
     # The compared pair is the same patient; the clinic's patients moved with the median.
     for track in (after.compare_low, after.compare_high):
         assert track.patient["responsiveness"] == running
-    assert (after.clinics.dyads["responsiveness"]
-            >= before.clinics.dyads["responsiveness"]).all()
-    assert (after.clinics.dyads["responsiveness"].mean()
-            > before.clinics.dyads["responsiveness"].mean())
+    assert (after.clinics.dyads["responsiveness"] >= before.clinics.dyads["responsiveness"]).all()
+    assert (
+        after.clinics.dyads["responsiveness"].mean() > before.clinics.dyads["responsiveness"].mean()
+    )
     (patient,) = texts(rc, "dyad-patient")
     assert f"responsiveness to treatment {running:.2f}" in patient
     assert rc.find(v.Alert, class_="unapplied").widgets == []
@@ -486,11 +566,13 @@ def test_mesas_generic_controls_are_not_on_the_page():
     rc = render_page()
     labels = [w.label for w in rc.find(v.Slider).widgets]
     assert not any(word in " ".join(labels) for word in ("Interval", "Threads"))
-    assert all(not str(w.children[0]).startswith("Time:") for w in rc.find(v.Html).widgets
-               if w.children)
+    assert all(
+        not str(w.children[0]).startswith("Time:") for w in rc.find(v.Html).widgets if w.children
+    )
 
 
 # --- settings and the comparison --------------------------------------------------------------
+
 
 def test_settings_build_exactly_what_they_show():
     settings = Settings.of_scenario("knee_pain", 11).with_trait("pressure", 0.734)
@@ -501,7 +583,8 @@ def test_settings_build_exactly_what_they_show():
     moved = settings.with_trait("warmth", 0.1).with_contrast("attunement")
     assert moved.unapplied(model) == [
         f"warmth 0.10 (running: {model.focus.clinician['warmth']:.2f})",
-        "compare attunement (running: pressure)"]
+        "compare attunement (running: pressure)",
+    ]
 
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
@@ -524,8 +607,9 @@ def test_identical_runs_say_why():
     text = why_identical("repair_skill", [intake, quiet, missed], [intake, quiet, missed], 0.5)
     assert "repair skill acts only when the clinician notices a rupture" in text
     assert "the 1 rupture so far went unnoticed (attunement 0.50" in text
-    assert "none has happened yet" in why_identical("attunement", [intake, quiet],
-                                                   [intake, quiet], 0.5)
+    assert "none has happened yet" in why_identical(
+        "attunement", [intake, quiet], [intake, quiet], 0.5
+    )
     assert why_identical("repair_skill", [intake, quiet], [intake, row(1, bond=0.6)], 0.5) == ""
 
 
@@ -551,6 +635,7 @@ def test_a_page_with_identical_runs_shows_the_reason():
 
 # --- the clinic and the Info tab --------------------------------------------------------------
 
+
 def test_the_census_counts_every_patient_every_session():
     model = TeachingClinic(seed=4, scenario_name="hypertension")
     while model.running:
@@ -566,10 +651,14 @@ def test_charts_are_readable_on_a_projector():
     model = TeachingClinic(seed=2)
     model.step()
     frame = model.datacollector.get_model_vars_dataframe()
-    specs = [dyad_chart(model.focus.rows, 20, instrument="PHQ-9"),
-             needs_chart(model.focus.rows, 20), clinic_chart(frame, model.census, 20),
-             compare_chart(model.compare_low.rows, model.compare_high.rows, ("a", "b"), 20,
-                           instrument="PHQ-9")]
+    specs = [
+        dyad_chart(model.focus.rows, 20, instrument="PHQ-9"),
+        needs_chart(model.focus.rows, 20),
+        clinic_chart(frame, model.census, 20),
+        compare_chart(
+            model.compare_low.rows, model.compare_high.rows, ("a", "b"), 20, instrument="PHQ-9"
+        ),
+    ]
     assert FONT_SIZE >= 12
     titles = []
 
@@ -600,24 +689,40 @@ def test_every_scenario_has_its_info(scenario):
     assert info.notice and info.try_
     # A number quoted next to a trait is the scenario's value of that trait.
     values = SCENARIOS[scenario].parameters()
-    for name, number in re.findall(r"\b(warmth|collaboration|structure|pressure|attunement|"
-                                   r"sensitivity|hostility|autonomy|responsiveness) (\d\.\d+)",
-                                   info.how_it_works):
+    for name, number in re.findall(
+        r"\b(warmth|collaboration|structure|pressure|attunement|"
+        r"sensitivity|hostility|autonomy|responsiveness) (\d\.\d+)",
+        info.how_it_works,
+    ):
         assert values[name] == pytest.approx(float(number)), name
-    if SCENARIOS[scenario].symptom_instrument == "PHQ-9" and scenario in ("copd_panic",
-                                                                         "knee_pain"):
+    if SCENARIOS[scenario].symptom_instrument == "PHQ-9" and scenario in (
+        "copd_panic",
+        "knee_pain",
+    ):
         assert "PHQ-9" in info.measure and "not this vignette's own outcome" in info.measure
 
 
 def test_the_glossary_and_the_model_document():
-    for word in ("goal", "task", "bond", "attunement", "strain", "internalisation",
-                 "responsiveness", "WAI-SR", "PHQ-9"):
+    for word in (
+        "goal",
+        "task",
+        "bond",
+        "attunement",
+        "strain",
+        "internalisation",
+        "responsiveness",
+        "WAI-SR",
+        "PHQ-9",
+    ):
         assert GLOSSARY[word]
     responsiveness = GLOSSARY["responsiveness"]
     for phrase in ("techniques", "remoralisation", "responders", "non-responders"):
         assert phrase in responsiveness
-    assert any(LABELS["responsiveness"].lower() in text.lower()
-               for info in INFO.values() for text in info.try_)
+    assert any(
+        LABELS["responsiveness"].lower() in text.lower()
+        for info in INFO.values()
+        for text in info.try_
+    )
     assert "<table>" in model_doc_html() and "Process overview" in model_doc_html()
 
 
@@ -632,12 +737,14 @@ def info_text(rc):
     """Return the Info tab's scenario text, as the reader sees it (entities unescaped)."""
     import html as html_module
 
-    (widget,) = [w for w in rc.find(solara.widgets.HTML).widgets
-                 if w.attributes.get("class") == "info-text"]
+    (widget,) = [
+        w for w in rc.find(solara.widgets.HTML).widgets if w.attributes.get("class") == "info-text"
+    ]
     return html_module.unescape(widget.unsafe_innerHTML)
 
 
 # --- binding and the command line -------------------------------------------------------------
+
 
 def test_loopback_addresses():
     for host in ("127.0.0.1", "127.8.0.1", "::1", "[::1]", "localhost", "LOCALHOST"):
@@ -653,19 +760,21 @@ def test_environment_never_chooses_a_public_address():
     assert notes == [
         "note: ignoring HOST=10.0.0.5; the dashboard listens on 127.0.0.1 unless --host is given",
         "note: ignoring SOLARA_HOST=0.0.0.0; the dashboard listens on 127.0.0.1 unless --host "
-        "is given"]
+        "is given",
+    ]
 
 
 def test_an_explicit_host_is_obeyed_with_a_warning():
     host, notes = resolve_host("0.0.0.0", {})
     assert host == "0.0.0.0"
-    assert notes == ["warning: listening on 0.0.0.0: anyone who can reach this machine can "
-                     "open the dashboard"]
+    assert notes == [
+        "warning: listening on 0.0.0.0: anyone who can reach this machine can open the dashboard"
+    ]
     assert resolve_host("127.0.0.1", {}) == ("127.0.0.1", [])
 
 
 def test_bind_refuses_a_public_address_unless_allowed():
-    with pytest.raises(UsageError, match=r"refusing to listen on 0\.0\.0\.0"):
+    with pytest.raises(DashboardError, match=r"refusing to listen on 0\.0\.0\.0"):
         bind("0.0.0.0", 0)
     with bind("127.0.0.1", 0) as sock:
         assert sock.getsockname()[0] == "127.0.0.1"
@@ -690,8 +799,10 @@ def test_cli_without_host_binds_loopback_even_if_solara_host_says_otherwise(monk
         (["--scenario", "mars"], "unknown scenario 'mars'; choose one of: psychotherapy"),
         (["--port", "70000"], "--port must be a whole number from 0 to 65535, got 70000"),
         (["--seed", "-1"], "--seed must be a whole number from 0, got -1"),
-        (["--host", "not-an-address.invalid"], "--host not-an-address.invalid is not an "
-                                               "address of this machine"),
+        (
+            ["--host", "not-an-address.invalid"],
+            "--host not-an-address.invalid is not an address of this machine",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(capsys, argv, message):
@@ -724,6 +835,7 @@ def test_add_parser_registers_the_subcommand():
 
 
 # --- front-end assets -------------------------------------------------------------------------
+
 
 def test_required_page_files_are_read_from_solaras_templates(tmp_path):
     required = assets.required_files()

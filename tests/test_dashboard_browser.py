@@ -12,17 +12,24 @@ from pathlib import Path
 
 import pytest
 
+from sim.core.scenarios import SCENARIOS
 from sim.dashboard.assets import missing
 from sim.dashboard.info import INFO
 from sim.dashboard.model import CLINICIAN_SLIDERS, LABELS, PATIENT_SLIDERS, SLIDERS
 from sim.dashboard.server import running_dashboard
 from sim.dashboard.settings import Settings
-from sim.scenarios import SCENARIOS
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 SEED = 2026
 STEPS = 5
@@ -31,22 +38,27 @@ WIDE = {"width": 1500, "height": 1900}
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(),
-                       reason="Debian's Chromium is not at /usr/bin/chromium "
-                              "(apt-get install -y chromium)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="Debian's Chromium is not at /usr/bin/chromium (apt-get install -y chromium)",
+    ),
 ]
 
 # The chart's own SVG.
-_SVG_OF = ("(sel) => { const s = document.querySelector(sel + ' svg.marks');"
-           " return s ? s.outerHTML : ''; }")
+_SVG_OF = (
+    "(sel) => { const s = document.querySelector(sel + ' svg.marks');"
+    " return s ? s.outerHTML : ''; }"
+)
 
 
 @pytest.fixture(scope="module")
 def dashboard_url():
     # `make` installs them (python -m sim.dashboard.assets); the test itself never downloads.
     absent = missing()
-    assert not absent, (f"the page's front-end files are not installed ({', '.join(absent)}); "
-                        "run `python -m sim.dashboard.assets` (make does)")
+    assert not absent, (
+        f"the page's front-end files are not installed ({', '.join(absent)}); "
+        "run `python -m sim.dashboard.assets` (make does)"
+    )
     with running_dashboard(seed=SEED) as url:
         yield url
 
@@ -57,8 +69,12 @@ def browser(tmp_path_factory):
 
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("profile")), executable_path=str(CHROMIUM),
-            args=CHROMIUM_ARGS, headless=True, viewport=WIDE)
+            str(tmp_path_factory.mktemp("profile")),
+            executable_path=str(CHROMIUM),
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport=WIDE,
+        )
         try:
             yield context
         finally:
@@ -88,7 +104,9 @@ def page(browser, dashboard_url):
 def wait_text(page, selector, start):
     page.wait_for_function(
         "([sel, want]) => { const e = document.querySelector(sel);"
-        " return e !== null && e.textContent.startsWith(want); }", arg=[selector, start])
+        " return e !== null && e.textContent.startsWith(want); }",
+        arg=[selector, start],
+    )
 
 
 def step_to(page, session):
@@ -99,8 +117,10 @@ def step_to(page, session):
 def choose_scenario(page, name):
     page.locator(".v-select").filter(has_text="Scenario").first.click()
     page.get_by_role("option", name=name, exact=True).click()
-    page.wait_for_function("(want) => document.querySelector('.info-text').textContent"
-                           ".includes(want)", arg=INFO[name].what_it_is[:40])
+    page.wait_for_function(
+        "(want) => document.querySelector('.info-text').textContent.includes(want)",
+        arg=INFO[name].what_it_is[:40],
+    )
     wait_text(page, ".dyad-summary", "After session 0:")
     page.locator(".v-overlay--active .v-list").wait_for(state="detached")  # the menu closed
 
@@ -110,11 +130,14 @@ def move_slider(page, name, fraction):
     slider = page.locator(".v-slider").filter(has_text=LABELS[name])
     thumb = slider.locator("[role=slider]")
     assert abs(float(thumb.get_attribute("aria-valuenow")) - fraction) > 0.2, (
-        "a click near the thumb lands on the thumb and moves nothing")
+        "a click near the thumb lands on the thumb and moves nothing"
+    )
     box = slider.locator(".v-slider-track").bounding_box()
     page.mouse.click(box["x"] + fraction * box["width"], box["y"] + box["height"] / 2)
-    page.wait_for_function("([t, f]) => Math.abs(Number(t.getAttribute('aria-valuenow')) - f)"
-                           " < 0.06", arg=[thumb.element_handle(), fraction])
+    page.wait_for_function(
+        "([t, f]) => Math.abs(Number(t.getAttribute('aria-valuenow')) - f) < 0.06",
+        arg=[thumb.element_handle(), fraction],
+    )
     return float(thumb.get_attribute("aria-valuenow"))
 
 
@@ -138,26 +161,31 @@ def test_a_teacher_moves_a_slider_steps_and_sees_the_page_follow(page):
     page.get_by_role("button", name="Reset").click()
     page.wait_for_function(
         "(want) => document.querySelector('.dyad-clinician').textContent.includes(want)",
-        arg=f"repair skill {repair_skill:.2f}")
+        arg=f"repair skill {repair_skill:.2f}",
+    )
     assert page.locator(".unapplied").count() == 0
 
     for session in range(1, STEPS + 1):
         step_to(page, session)
 
-    expected = (Settings.of_scenario("psychotherapy", SEED)
-                .with_trait("repair_skill", repair_skill).build())
+    expected = (
+        Settings.of_scenario("psychotherapy", SEED).with_trait("repair_skill", repair_skill).build()
+    )
     for _ in range(STEPS):
         expected.step()
     lines = expected.event_log()
     assert lines, "the chosen seed has events in the first sessions"
-    page.wait_for_function("(n) => document.querySelectorAll('.event-line').length >= n",
-                           arg=len(lines))
+    page.wait_for_function(
+        "(n) => document.querySelectorAll('.event-line').length >= n", arg=len(lines)
+    )
     shown = [line.strip() for line in page.locator(".event-line").all_inner_texts()]
     assert shown == list(reversed(lines))
 
-    page.wait_for_function("([sel, before]) => { const s = document.querySelector(sel + "
-                           "' svg.marks'); return s !== null && s.outerHTML !== before; }",
-                           arg=[".dyad-view", dyad_before])
+    page.wait_for_function(
+        "([sel, before]) => { const s = document.querySelector(sel + "
+        "' svg.marks'); return s !== null && s.outerHTML !== before; }",
+        arg=[".dyad-view", dyad_before],
+    )
     assert page.evaluate(_SVG_OF, ".clinic-view") != clinic_before
 
 
@@ -165,12 +193,14 @@ def test_a_teacher_moves_a_slider_steps_and_sees_the_page_follow(page):
 def test_each_vignette_a_slider_and_reset_leave_model_and_sidebar_agreeing(page, vignette):
     choose_scenario(page, vignette)
     assert "pressure " + format(SCENARIOS[vignette].parameters()["pressure"], ".2f") in (
-        page.inner_text(".dyad-clinician"))
+        page.inner_text(".dyad-clinician")
+    )
     sensitivity = move_slider(page, "sensitivity", 0.1)
     page.get_by_role("button", name="Reset").click()
     page.wait_for_function(
         "(want) => document.querySelector('.dyad-patient').textContent.includes(want)",
-        arg=f"sensitivity {sensitivity:.2f}")
+        arg=f"sensitivity {sensitivity:.2f}",
+    )
     sidebar = sidebar_values(page)
     assert sidebar == {**Settings.of_scenario(vignette).traits, "sensitivity": sensitivity}
     clinician, patient = page.inner_text(".dyad-clinician"), page.inner_text(".dyad-patient")
@@ -185,14 +215,20 @@ def test_a_responder_up_close(page):
     responsiveness = move_slider(page, "responsiveness", 0.95)
     assert page.inner_text(".unapplied").startswith("Not applied yet: responsiveness")
     page.get_by_role("button", name="Reset").click()
-    expected = (Settings.of_scenario("psychotherapy", SEED)
-                .with_trait("responsiveness", responsiveness).build())
+    expected = (
+        Settings.of_scenario("psychotherapy", SEED)
+        .with_trait("responsiveness", responsiveness)
+        .build()
+    )
     running = expected.focus.patient["responsiveness"]
     page.wait_for_function(
         "(want) => document.querySelector('.dyad-patient').textContent.includes(want)",
-        arg=f"{LABELS['responsiveness'].lower()} {running:.2f}")
-    assert sidebar_values(page) == {**Settings.of_scenario("psychotherapy").traits,
-                                    "responsiveness": responsiveness}
+        arg=f"{LABELS['responsiveness'].lower()} {running:.2f}",
+    )
+    assert sidebar_values(page) == {
+        **Settings.of_scenario("psychotherapy").traits,
+        "responsiveness": responsiveness,
+    }
     assert page.locator(".unapplied").count() == 0
 
 
@@ -214,8 +250,10 @@ def test_after_a_scenario_switch_the_compare_box_and_card_agree(page):
     page.locator(".v-select").filter(has_text="Compare clinicians").first.click()
     page.get_by_role("option", name=LABELS["attunement"], exact=True).click()
     page.get_by_role("button", name="Reset").click()
-    page.wait_for_function("() => document.querySelector('.compare-sentence').textContent"
-                           ".includes('differ only in attunement')")
+    page.wait_for_function(
+        "() => document.querySelector('.compare-sentence').textContent"
+        ".includes('differ only in attunement')"
+    )
     choose_scenario(page, "knee_pain")
     box = page.locator(".v-select").filter(has_text="Compare clinicians").first.inner_text()
     sentence = page.inner_text(".compare-sentence")
@@ -224,17 +262,20 @@ def test_after_a_scenario_switch_the_compare_box_and_card_agree(page):
 
 
 def _line_paths(page):
-    return page.evaluate("() => [...document.querySelectorAll('.compare-view svg.marks "
-                         "g.mark-line path')].map(p => p.getAttribute('d'))")
+    return page.evaluate(
+        "() => [...document.querySelectorAll('.compare-view svg.marks "
+        "g.mark-line path')].map(p => p.getAttribute('d'))"
+    )
 
 
 def test_the_default_comparison_differs_visibly(page):
     for session in range(1, 4):
         step_to(page, session)
-    page.wait_for_function("() => document.querySelectorAll("
-                           "'.compare-view svg.marks g.mark-line path').length >= 8")
+    page.wait_for_function(
+        "() => document.querySelectorAll('.compare-view svg.marks g.mark-line path').length >= 8"
+    )
     paths = _line_paths(page)
-    left, right = paths[: len(paths) // 2], paths[len(paths) // 2:]
+    left, right = paths[: len(paths) // 2], paths[len(paths) // 2 :]
     assert len(left) == len(right) >= 4
     assert left != right, "the two clinicians' lines are drawn the same"
     assert page.locator(".compare-identical").count() == 0
@@ -255,8 +296,14 @@ def test_play_pause_and_the_info_tab(page):
     page.get_by_role("tab", name="Info").click()
     page.wait_for_selector(".info-text", state="visible")
     text = page.inner_text(".tab-info")
-    for heading in ("What is it?", "How it works", "Things to notice", "Things to try",
-                    "Glossary", "docs/MODEL.md"):
+    for heading in (
+        "What is it?",
+        "How it works",
+        "Things to notice",
+        "Things to try",
+        "Glossary",
+        "docs/MODEL.md",
+    ):
         assert heading in text
     assert page.locator(".dyad-view").is_hidden()
 
@@ -287,37 +334,52 @@ _CHART_LAYOUT = """
 def clipped(chart, slack=1.0):
     """Return the parts of a chart that stick out of its card."""
     box = chart["box"]
-    return [part for part in chart["parts"]
-            if part["left"] < box["left"] - slack or part["right"] > box["right"] + slack
-            or part["top"] < box["top"] - slack or part["bottom"] > box["bottom"] + slack]
+    return [
+        part
+        for part in chart["parts"]
+        if part["left"] < box["left"] - slack
+        or part["right"] > box["right"] + slack
+        or part["top"] < box["top"] - slack
+        or part["bottom"] > box["bottom"] + slack
+    ]
 
 
-@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 720},
-                                      {"width": 1024, "height": 768}],
-                         ids=["1280x720", "1024x768"])
+@pytest.mark.parametrize(
+    "viewport",
+    [{"width": 1280, "height": 720}, {"width": 1024, "height": 768}],
+    ids=["1280x720", "1024x768"],
+)
 def test_charts_fit_their_cards_on_a_projector(browser, dashboard_url, viewport):
     page, errors = open_page(browser, dashboard_url, viewport)
     try:
         # The sidebar (a drawer, open, below 1280 px): no slider's label is cut short.
-        labels = page.evaluate("() => [...document.querySelectorAll('.controls .v-slider "
-                               ".v-label')].filter(l => l.clientWidth > 0).map(l => "
-                               "[l.textContent, l.scrollWidth > l.clientWidth])")
+        labels = page.evaluate(
+            "() => [...document.querySelectorAll('.controls .v-slider "
+            ".v-label')].filter(l => l.clientWidth > 0).map(l => "
+            "[l.textContent, l.scrollWidth > l.clientWidth])"
+        )
         assert len(labels) == len(SLIDERS)
         assert [text for text, cut in labels if cut] == [], "slider labels cut short"
         for session in range(1, STEPS + 1):
             step_to(page, session)
         if page.locator(".v-navigation-drawer--temporary.v-navigation-drawer--active").count():
             # Below 1280 px the sidebar is a drawer over the page, opened from the menu button.
-            icon = page.evaluate("() => getComputedStyle(document.querySelector("
-                                 "'.v-app-bar-nav-icon .v-btn__content'), '::before').content")
+            icon = page.evaluate(
+                "() => getComputedStyle(document.querySelector("
+                "'.v-app-bar-nav-icon .v-btn__content'), '::before').content"
+            )
             assert icon not in ("", "none", "normal"), "the menu button has no icon"
             page.mouse.click(viewport["width"] - 20, viewport["height"] // 2)  # the scrim
             page.locator(".v-navigation-drawer--active").wait_for(state="hidden")
         page.wait_for_function("() => document.querySelectorAll('.v-card svg.marks').length >= 4")
         page.wait_for_timeout(500)  # the last redraw of a chart
         charts = page.evaluate(_CHART_LAYOUT)
-        assert {c["card"] for c in charts} >= {"dyad-view", "needs-view", "clinic-view",
-                                               "compare-view"}
+        assert {c["card"] for c in charts} >= {
+            "dyad-view",
+            "needs-view",
+            "clinic-view",
+            "compare-view",
+        }
         for chart in charts:
             assert chart["parts"], chart["card"]
             assert clipped(chart) == [], f"{chart['card']}: cut off at the card's edge"
@@ -339,8 +401,10 @@ def test_charts_fit_their_cards_on_a_projector(browser, dashboard_url, viewport)
 
 def test_clipping_is_detected():
     # The check above must be able to fail: a legend reaching past its card's right edge.
-    chart = {"box": {"left": 0, "right": 400, "top": 0, "bottom": 300},
-             "parts": [{"role": "legend", "left": 350, "right": 430, "top": 10, "bottom": 20}]}
+    chart = {
+        "box": {"left": 0, "right": 400, "top": 0, "bottom": 300},
+        "parts": [{"role": "legend", "left": 350, "right": 430, "top": 10, "bottom": 20}],
+    }
     assert len(clipped(chart)) == 1
     chart["parts"][0]["right"] = 399
     assert clipped(chart) == []

@@ -19,18 +19,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.batch import simulate
-from sim.composition import CORE, compose
-from sim.extension import Extension, ExtensionError
+from sim.core.batch import simulate
+from sim.core.composition import CORE, compose
+from sim.core.extension import Extension, ExtensionError
+from sim.core.phase import phase
 from sim.model import AllianceModel
-from sim.phase import phase
 
 TOY = textwrap.dedent('''
     """Hope: a toy mechanism for the tests."""
-    from sim.extension import Extension
-    from sim.fields import Field
-    from sim.params import Param
-    from sim.phase import phase
+    from sim.core.extension import Extension
+    from sim.core.fields import Field
+    from sim.core.params import Param
+    from sim.core.phase import phase
 
     @phase(writes=("hope",), after="alliance_growth")
     def hope_follows_alliance(hope, alliance, hope_rate):
@@ -95,7 +95,8 @@ def test_the_mechanism_has_its_effect_on_both_paths(toy_dir):
 
 def test_a_two_worker_sweep_imports_the_mechanism(toy_dir, tmp_path):
     spec = tmp_path / "hope.toml"
-    spec.write_text(textwrap.dedent('''
+    spec.write_text(
+        textwrap.dedent("""
         [experiment]
         name = "hope"
         seed = 3
@@ -109,27 +110,56 @@ def test_a_two_worker_sweep_imports_the_mechanism(toy_dir, tmp_path):
         kind = "grid"
         [design.parameters]
         hope_lift = [0.0, 0.4]
-    '''), encoding="utf-8")
+    """),
+        encoding="utf-8",
+    )
     out = tmp_path / "out"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(toy_dir),
-                                                       os.environ.get("PYTHONPATH", "")])}
-    subprocess.run([sys.executable, "-m", "experiments.cli", "sweep", str(spec), "--out",
-                    str(out), "--workers", "2", "--chunk-size", "1", "--quiet"],
-                   check=True, env=env, cwd=tmp_path, capture_output=True, text=True)
-    runs = pd.read_parquet(out / "runs").sort_values(["point_id", "rep", "clinician_id",
-                                                      "patient_id"])
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(toy_dir), os.environ.get("PYTHONPATH", "")]),
+    }
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sim.cli.experiments",
+            "sweep",
+            str(spec),
+            "--out",
+            str(out),
+            "--workers",
+            "2",
+            "--chunk-size",
+            "1",
+            "--quiet",
+        ],
+        check=True,
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    runs = pd.read_parquet(out / "runs").sort_values(
+        ["point_id", "rep", "clinician_id", "patient_id"]
+    )
     sessions = pd.read_parquet(out / "sessions")
     assert "hope" in runs and "hope" in sessions and "hope_lift" in runs
     by_lift = runs.groupby("hope_lift")["engagement_mean"].mean()
     assert by_lift[0.4] > by_lift[0.0]
     # the same numbers as the batch path in this process
-    expected = simulate([{"n_clinicians": 3, "patients_per_clinician": 10, "hope_lift": v}
-                         for v in (0.0, 0.4)], seed=3, extensions=["toy_hope"],
-                        point_ids=[0, 1, 0, 1], reps=[0, 0, 1, 1], rows=[0, 1, 0, 1]).dyads
+    expected = simulate(
+        [{"n_clinicians": 3, "patients_per_clinician": 10, "hope_lift": v} for v in (0.0, 0.4)],
+        seed=3,
+        extensions=["toy_hope"],
+        point_ids=[0, 1, 0, 1],
+        reps=[0, 0, 1, 1],
+        rows=[0, 1, 0, 1],
+    ).dyads
     expected = expected.sort_values(["point_id", "rep", "clinician_id", "patient_id"])
     np.testing.assert_array_equal(runs["hope"].to_numpy(), expected["hope"].to_numpy())
-    np.testing.assert_array_equal(runs["symptoms_final"].to_numpy(),
-                                  expected["symptoms_final"].to_numpy())
+    np.testing.assert_array_equal(
+        runs["symptoms_final"].to_numpy(), expected["symptoms_final"].to_numpy()
+    )
     manifest = (out / "manifest.json").read_text(encoding="utf-8")
     assert compose(["toy_hope"]).fingerprint[:16] in manifest
     assert CORE.fingerprint[:16] not in manifest
@@ -145,10 +175,13 @@ def _reads_nothing_known(bond, no_such_value):
     return bond
 
 
-@pytest.mark.parametrize(("extension", "message"), [
-    (Extension("a", phases=(_misplaced,)), "not a step of the session"),
-    (Extension("b", phases=(_reads_nothing_known,)), "reads 'no_such_value'"),
-])
+@pytest.mark.parametrize(
+    ("extension", "message"),
+    [
+        (Extension("a", phases=(_misplaced,)), "not a step of the session"),
+        (Extension("b", phases=(_reads_nothing_known,)), "reads 'no_such_value'"),
+    ],
+)
 def test_an_extension_that_does_not_fit_is_refused_in_one_sentence(extension, message):
     with pytest.raises(ExtensionError, match=message):
         compose([extension])
@@ -163,7 +196,8 @@ def test_a_resumed_sweep_refuses_results_of_an_edited_model(tmp_path):
     """One fingerprint: editing an equation in a copy of the package changes it, and the copy
     will not add results to a store the original wrote (an unedited copy may)."""
     spec = tmp_path / "small.toml"
-    spec.write_text(textwrap.dedent('''
+    spec.write_text(
+        textwrap.dedent("""
         [experiment]
         name = "small"
         [clinic]
@@ -173,23 +207,40 @@ def test_a_resumed_sweep_refuses_results_of_an_edited_model(tmp_path):
         [design]
         kind = "list"
         points = [{ repair_skill = 0.5 }]
-    '''), encoding="utf-8")
+    """),
+        encoding="utf-8",
+    )
     out = tmp_path / "out"
     root = Path(__file__).resolve().parents[1]
 
     def sweep(package_root: Path) -> subprocess.CompletedProcess:
         env = {**os.environ, "PYTHONPATH": str(package_root)}
-        return subprocess.run([sys.executable, "-m", "experiments.cli", "sweep", str(spec),
-                               "--out", str(out), "--serial", "--quiet"],
-                              env=env, cwd=tmp_path, capture_output=True, text=True)
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "sim.cli.experiments",
+                "sweep",
+                str(spec),
+                "--out",
+                str(out),
+                "--serial",
+                "--quiet",
+            ],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+        )
 
     assert sweep(root).returncode == 0
     for name, edit in (("same", ""), ("edited", "\n# a changed equation\n")):
         copy = tmp_path / name
         for package in ("sim", "agents", "experiments"):
-            shutil.copytree(root / package, copy / package,
-                            ignore=shutil.ignore_patterns("__pycache__"))
-        with (copy / "sim" / "equations.py").open("a", encoding="utf-8") as stream:
+            shutil.copytree(
+                root / package, copy / package, ignore=shutil.ignore_patterns("__pycache__")
+            )
+        with (copy / "sim" / "core" / "equations.py").open("a", encoding="utf-8") as stream:
             stream.write(edit)
         result = sweep(copy)
         if name == "same":
@@ -211,15 +262,18 @@ def _closing_mood(mood):
 
 
 def test_an_extension_with_its_own_draw_and_a_closing_step():
-    from sim.fields import Field
-    from sim.params import Param
-    from sim.phase import Draw
+    from sim.core.fields import Field
+    from sim.core.params import Param
+    from sim.core.phase import Draw
 
     mood = Extension(
         "mood",
-        fields=(Field("mood", "f8", "state", "mood", panel=True),
-                Field("closing_mood", "f8", "summary", "mood when the course ended",
-                      initial=float("nan"))),
+        fields=(
+            Field("mood", "f8", "state", "mood", panel=True),
+            Field(
+                "closing_mood", "f8", "summary", "mood when the course ended", initial=float("nan")
+            ),
+        ),
         params=(Param("mood_sd", 0.1, 0.0, 1.0, "sd", "week-to-week mood", "test", "mechanism"),),
         draws=(Draw("mood", "normal", 15),),
         phases=(_mood_of_the_week, _closing_mood),
@@ -242,23 +296,29 @@ def _glow_after_ruptures(repair_glow, bond):
 
 
 def test_a_step_that_runs_only_where_a_flag_holds_agrees_on_every_path():
-    from sim.fields import Field
+    from sim.core.fields import Field
 
-    glow = Extension("glow", fields=(Field("repair_glow", "f8", "state", "sum of bonds at "
-                                           "ruptures", panel=True),),
-                     phases=(_glow_after_ruptures,))
+    glow = Extension(
+        "glow",
+        fields=(Field("repair_glow", "f8", "state", "sum of bonds at ruptures", panel=True),),
+        phases=(_glow_after_ruptures,),
+    )
     courses = simulate(CLINIC, seed=2, extensions=[glow]).dyads
     panel = simulate(CLINIC, seed=2, extensions=[glow], record_sessions=True)
     pd.testing.assert_frame_equal(courses, panel.dyads)
     sessions = panel.sessions.sort_values(["patient_id", "clinician_id", "session"])
-    step = sessions.groupby(["clinician_id", "patient_id"])["repair_glow"].diff().fillna(
-        sessions["repair_glow"])
+    step = (
+        sessions.groupby(["clinician_id", "patient_id"])["repair_glow"]
+        .diff()
+        .fillna(sessions["repair_glow"])
+    )
     ruptured = sessions["rupture"] != "none"
     assert (step[~ruptured] == 0).all() and (step[ruptured] > 0).all()
 
 
 def test_only_if_needs_a_value_for_outputs_that_are_not_arguments():
     with pytest.raises(ValueError, match="give the value of \\['boost'\\]"):
+
         @phase(writes=("boost",), only_if="rupture_occurs")
         def _boost(bond):
             return bond

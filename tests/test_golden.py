@@ -30,6 +30,7 @@ def test_tables_hash_as_recorded(name):
     expected = GOLDEN[name]
     assert sorted(got) == sorted(expected), f"{name}: tables {sorted(got)}"
     for table, columns in expected.items():
-        differ = sorted(c for c in set(columns) | set(got[table])
-                        if columns.get(c) != got[table].get(c))
+        differ = sorted(
+            c for c in set(columns) | set(got[table]) if columns.get(c) != got[table].get(c)
+        )
         assert not differ, f"{name}: {table} differs in {differ}"

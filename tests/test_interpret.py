@@ -10,17 +10,36 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.batch import parameter_rows
-from sim.composition import CORE
-from sim.fields import ACTIVE
-from sim.interpret import advance, keyed_draw
-from sim.kernels import run_courses
-from sim.state import build
+from sim.core.batch import parameter_rows
+from sim.core.composition import CORE
+from sim.core.fields import ACTIVE
+from sim.core.interpret import advance, keyed_draw
+from sim.core.kernels import run_courses
+from sim.core.state import build
 
-COMPARED = ("goal", "task", "bond", "alliance", "trust", "strain", "internalisation",
-            "engagement", "symptoms", "sensitivity", "wai_total", "symptom_score",
-            "symptom_score_post", "wai_early", "sessions", "status", "withdrawals",
-            "confrontations", "detected", "repaired", "reported")
+COMPARED = (
+    "goal",
+    "task",
+    "bond",
+    "alliance",
+    "trust",
+    "strain",
+    "internalisation",
+    "engagement",
+    "symptoms",
+    "sensitivity",
+    "wai_total",
+    "symptom_score",
+    "symptom_score_post",
+    "wai_early",
+    "sessions",
+    "status",
+    "withdrawals",
+    "confrontations",
+    "detected",
+    "repaired",
+    "reported",
+)
 
 
 def values_of(clinics, i: int) -> dict:
@@ -33,11 +52,23 @@ def values_of(clinics, i: int) -> dict:
     return values
 
 
-@pytest.mark.parametrize(("seed", "overrides"), [
-    (0, {}),
-    (3, {"rupture_base": 2.0, "withdrawal_visibility": 1.0, "attunement": 0.9,
-         "training_session": 4, "training_repair_skill": 0.3, "max_sessions": 12}),
-])
+@pytest.mark.parametrize(
+    ("seed", "overrides"),
+    [
+        (0, {}),
+        (
+            3,
+            {
+                "rupture_base": 2.0,
+                "withdrawal_visibility": 1.0,
+                "attunement": 0.9,
+                "training_session": 4,
+                "training_repair_skill": 0.3,
+                "max_sessions": 12,
+            },
+        ),
+    ],
+)
 def test_interpreter_matches_the_compiled_course(seed, overrides):
     rows = parameter_rows({"n_clinicians": 4, "patients_per_clinician": 10, **overrides})
     clinics = build(rows, seed)
@@ -54,4 +85,5 @@ def test_interpreter_matches_the_compiled_course(seed, overrides):
             got, expected = values[name], compiled[i][name].item()
             # equal but for the last bits of the ziggurat's rare paths (NumPy's exp vs libm's)
             assert np.isclose(got, expected, rtol=1e-12, atol=1e-12, equal_nan=True), (
-                f"dyad {i}, {name}: interpreter {got}, compiled {expected}")
+                f"dyad {i}, {name}: interpreter {got}, compiled {expected}"
+            )

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from sim.batch import simulate
+from sim.core.batch import simulate
 
 CLINIC = {"n_clinicians": 40, "patients_per_clinician": 50}
 
@@ -27,8 +27,9 @@ def test_patients_are_randomised_to_technique_b_at_the_given_share():
 
 
 def test_arms_by_clinician_keep_a_caseload_in_one_arm():
-    dyads = simulate({**CLINIC, "technique_b_share": 0.5, "technique_by_clinician": 1},
-                     seed=2).dyads
+    dyads = simulate(
+        {**CLINIC, "technique_b_share": 0.5, "technique_by_clinician": 1}, seed=2
+    ).dyads
     assert (dyads.groupby("clinician_id")["technique"].nunique() == 1).all()
     arms = dyads.groupby("clinician_id")["technique"].first()
     assert 0 < (arms == "B").sum() < len(arms)
@@ -37,8 +38,12 @@ def test_arms_by_clinician_keep_a_caseload_in_one_arm():
 def test_a_better_technique_helps_its_arm_only():
     # technique_gain set here: the test is about the mechanism, not the calibrated size of
     # technique effects (which the calibration made small).
-    trial = {**CLINIC, "technique_b_share": 0.5, "technique_b_advantage": 0.5,
-             "technique_gain": 0.1}
+    trial = {
+        **CLINIC,
+        "technique_b_share": 0.5,
+        "technique_b_advantage": 0.5,
+        "technique_gain": 0.1,
+    }
     with_b = simulate(trial, seed=3).dyads
     same_patients = simulate({**trial, "technique_b_advantage": 0.0}, seed=3).dyads
     b = with_b["technique"] == "B"
@@ -48,8 +53,12 @@ def test_a_better_technique_helps_its_arm_only():
 
 
 def test_training_changes_nothing_before_its_session_and_helps_after():
-    trained = {**CLINIC, "training_session": 6, "training_attunement": 0.4,
-               "training_repair_skill": 0.4}
+    trained = {
+        **CLINIC,
+        "training_session": 6,
+        "training_attunement": 0.4,
+        "training_repair_skill": 0.4,
+    }
     a = simulate(trained, seed=4, record_sessions=True)
     b = simulate(CLINIC, seed=4, record_sessions=True)
     before_a = a.sessions[a.sessions["session"] < 6].reset_index(drop=True)

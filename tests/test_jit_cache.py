@@ -9,9 +9,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from sim import jit as sim_jit
-from sim.composition import CORE
-from sim.fingerprint import MODEL_SOURCES, SIM
+from sim.core import jit as sim_jit
+from sim.core.composition import CORE
+from sim.core.fingerprint import MODEL_SOURCES, SIM
 
 
 def fake_dispatcher(directory: Path) -> SimpleNamespace:
@@ -30,7 +30,9 @@ def test_stale_cache_is_dropped_and_a_current_one_kept(tmp_path: Path) -> None:
     (tmp_path / "kernels.cpython-312.pyc").write_bytes(b"bytecode")
     sim_jit._drop_stale_cache(fake_dispatcher(tmp_path))  # no stamp yet: stale
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "alliance-sources.sha256", "kernels.cpython-312.pyc"]
+        "alliance-sources.sha256",
+        "kernels.cpython-312.pyc",
+    ]
     assert (tmp_path / "alliance-sources.sha256").read_text() == sim_jit.sources_fingerprint()
 
     (tmp_path / "kernels.run_session-1.py312.nbi").write_bytes(b"index")
@@ -45,9 +47,12 @@ def test_stale_cache_is_dropped_and_a_current_one_kept(tmp_path: Path) -> None:
 
 
 def test_fingerprint_covers_every_module_with_jitted_code() -> None:
-    jitted = {path.name for path in SIM.glob("*.py")
-              if "@jit" in path.read_text(encoding="utf-8")
-              or "import jit" in path.read_text(encoding="utf-8")}
+    jitted = {
+        path.name
+        for path in SIM.glob("*.py")
+        if "@jit" in path.read_text(encoding="utf-8")
+        or "import jit" in path.read_text(encoding="utf-8")
+    }
     assert jitted, "no module with jitted code found"
     assert jitted <= set(MODEL_SOURCES), sorted(jitted - set(MODEL_SOURCES))
     assert all((SIM / name).exists() for name in MODEL_SOURCES)

@@ -1,4 +1,5 @@
-"""Properties of the session kernel (sim/kernels.py) that hold for every admissible parameter set.
+"""Properties of the session kernel (sim/core/kernels.py) that hold for every admissible parameter
+set.
 
 Hypothesis draws whole parameter sets within bounds (tests/strategies.py), builds a small clinic
 and runs it session by session to the end of the course, checking after every session that the
@@ -14,9 +15,9 @@ import pytest
 from hypothesis import given, settings
 from strategies import parameter_values, seeds
 
-from sim.kernels import run_session, run_session_parallel
-from sim.params import defaults, to_row
-from sim.state import (
+from sim.core.kernels import run_session, run_session_parallel
+from sim.core.params import defaults, to_row
+from sim.core.state import (
     ACTIVE,
     COMPLETED,
     CONFRONTATION,

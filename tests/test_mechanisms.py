@@ -11,22 +11,24 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from sim.batch import simulate
+from sim.core.batch import simulate
 
 SEEDS = (11, 12, 13, 14, 15)
 SIZE = {"n_clinicians": 100}
 """2,000 patients per run (caseload 20)."""
 
 
-def paired(statistic, low: dict, high: dict, *, panel: bool = False,
-           scenario: str = "psychotherapy") -> tuple[float, float, float]:
+def paired(
+    statistic, low: dict, high: dict, *, panel: bool = False, scenario: str = "psychotherapy"
+) -> tuple[float, float, float]:
     """Return the mean paired difference high - low over seeds and its 95% t-interval."""
     differences = []
     for seed in SEEDS:
         values = []
         for setting in (low, high):
-            result = simulate({**SIZE, **setting}, seed=seed, scenario=scenario,
-                              record_sessions=panel)
+            result = simulate(
+                {**SIZE, **setting}, seed=seed, scenario=scenario, record_sessions=panel
+            )
             values.append(statistic(result))
         differences.append(values[1] - values[0])
     d = np.asarray(differences)
@@ -86,8 +88,9 @@ def ruptures_per_session(result) -> float:
 
 
 def test_transference_brings_more_ruptures():
-    mean, low, high = paired(ruptures_per_session, {"transference_gain": 0.0},
-                             {"transference_gain": 2.0})
+    mean, low, high = paired(
+        ruptures_per_session, {"transference_gain": 0.0}, {"transference_gain": 2.0}
+    )
     assert low > 0, f"ruptures per session {mean:.3f} [{low:.3f}, {high:.3f}]"
 
 
@@ -103,11 +106,14 @@ def test_attunement_means_more_ruptures_noticed():
 
 def _undo_clinician(scenario: str) -> dict[str, float]:
     """The clinic's medians for the clinician traits a vignette sets."""
-    from sim.params import PARAMS
-    from sim.scenarios import get
+    from sim.core.params import PARAMS
+    from sim.core.scenarios import get
 
-    undone = {name: PARAMS[name].default for name in get(scenario).overrides
-              if PARAMS[name].group == "clinician"}
+    undone = {
+        name: PARAMS[name].default
+        for name in get(scenario).overrides
+        if PARAMS[name].group == "clinician"
+    }
     assert undone, f"{scenario} sets no clinician trait"
     return undone
 
@@ -119,8 +125,7 @@ def improvement(result) -> float:
 
 def test_the_warm_knee_pain_clinician_brings_visibly_more_improvement():
     """Warmth instils hope (remoralisation): a quarter of a PHQ-9 point or more."""
-    mean, low, high = paired(improvement, _undo_clinician("knee_pain"), {},
-                             scenario="knee_pain")
+    mean, low, high = paired(improvement, _undo_clinician("knee_pain"), {}, scenario="knee_pain")
     assert low > 0.25, f"improvement {mean:.2f} [{low:.2f}, {high:.2f}] PHQ-9 points"
 
 
@@ -138,10 +143,12 @@ def test_the_collaborative_structured_copd_clinician_raises_engagement_and_allia
     Their effect on symptoms is not visible in the calibrated model (docs/MODEL.md, section 9):
     this test holds what the model does give, so that a change to it is seen.
     """
+
     def engagement_and_alliance(result) -> float:
         d = result.dyads
         return float(d["engagement_mean"].mean() + d["alliance_mean"].mean())
 
-    mean, low, high = paired(engagement_and_alliance, _undo_clinician("copd_panic"), {},
-                             scenario="copd_panic")
+    mean, low, high = paired(
+        engagement_and_alliance, _undo_clinician("copd_panic"), {}, scenario="copd_panic"
+    )
     assert low > 0, f"engagement + alliance {mean:.3f} [{low:.3f}, {high:.3f}]"

@@ -18,7 +18,7 @@ def test_the_peer_runs_whole_courses_with_every_field_the_phases_read(monkeypatc
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     from mesa_peer import PeerModel, PeerPatient
 
-    from sim.fields import ACTIVE
+    from sim.core.fields import ACTIVE
 
     model = PeerModel(n_clinicians=3, patients_per_clinician=5, rng=7)
     while model.running:

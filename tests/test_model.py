@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from agents import Clinician, Patient
-from sim.batch import dyad_summary, simulate
+from sim.core.batch import dyad_summary, simulate
+from sim.core.params import ParameterError
 from sim.model import MODEL_REPORTERS, AllianceModel
-from sim.params import ParameterError
 
 SMALL = {"n_clinicians": 3, "patients_per_clinician": 8}
 
@@ -97,8 +97,14 @@ def test_datacollector_reports_from_arrays():
 def test_reporters_equal_numpy_over_the_dyads_in_each_session():
     """The one-pass summary kernel against masks written with NumPy, session by session."""
     model = AllianceModel(rng=8, n_clinicians=6, patients_per_clinician=15)
-    names = {"Alliance": "alliance", "Goal": "goal", "Task": "task", "Bond": "bond",
-             "WAI": "wai_total", "Symptom score": "symptom_score"}
+    names = {
+        "Alliance": "alliance",
+        "Goal": "goal",
+        "Task": "task",
+        "Bond": "bond",
+        "WAI": "wai_total",
+        "Symptom score": "symptom_score",
+    }
     while model.running:
         model.step()
         d = model.clinics.dyads

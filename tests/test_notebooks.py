@@ -31,8 +31,11 @@ CELL_TIMEOUT = 120
 
 def files_under(directory: Path) -> dict[str, tuple[int, int]]:
     """Size and modification time of every file under ``directory``."""
-    return {str(p.relative_to(directory)): (p.stat().st_size, p.stat().st_mtime_ns)
-            for p in directory.rglob("*") if p.is_file()}
+    return {
+        str(p.relative_to(directory)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in directory.rglob("*")
+        if p.is_file()
+    }
 
 
 def code_cells(notebook) -> list:
@@ -62,7 +65,8 @@ def test_notebook_follows_the_house_layout(path: Path):
     assert first.cell_type == "markdown", "the first cell says what the notebook shows"
     assert "full size" in first.source, "the first cell says how long a full-size run takes"
     assert harness["SCALE_VARIABLE"] in code_cells(notebook)[0].source, (
-        "the first code cell reads the size from ALLIANCE_NOTEBOOK_SCALE")
+        "the first code cell reads the size from ALLIANCE_NOTEBOOK_SCALE"
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
@@ -71,10 +75,15 @@ def test_notebook_is_committed_executed_top_to_bottom(path: Path):
     cells = code_cells(nbformat.read(path, as_version=4))
     counts = [cell.execution_count for cell in cells]
     assert counts == list(range(1, len(cells) + 1)), (
-        f"{path.name} is not executed top to bottom in one go; run notebooks/execute.py")
-    problems = [output for cell in cells for output in cell.outputs
-                if output.output_type == "error"
-                or (output.output_type == "stream" and output.name == "stderr")]
+        f"{path.name} is not executed top to bottom in one go; run notebooks/execute.py"
+    )
+    problems = [
+        output
+        for cell in cells
+        for output in cell.outputs
+        if output.output_type == "error"
+        or (output.output_type == "stream" and output.name == "stderr")
+    ]
     assert problems == []
 
 
@@ -83,9 +92,16 @@ RECHECKED = ("02_what_if", "03_sweeps_and_sensitivity", "05_alliance_in_trials")
 
 
 def test_key_numbers_ignore_durations_only():
-    cell = nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output(
-        "stream", name="stdout", text="200 chunks run: 1,135,856 dyad-sessions in 1.1 s; "
-                                      "r = -0.23, 31% (95% CI 24% to 37%)\n")])
+    cell = nbformat.v4.new_code_cell(
+        outputs=[
+            nbformat.v4.new_output(
+                "stream",
+                name="stdout",
+                text="200 chunks run: 1,135,856 dyad-sessions in 1.1 s; "
+                "r = -0.23, 31% (95% CI 24% to 37%)\n",
+            )
+        ]
+    )
     numbers = harness["key_numbers"](nbformat.v4.new_notebook(cells=[cell]))
     assert numbers == [["200", "1,135,856", "-0.23", "31", "95", "24", "37"]]
 
@@ -97,5 +113,7 @@ def test_committed_numbers_come_back_in_a_fresh_run(name: str):
     committed = harness["key_numbers"](nbformat.read(path, as_version=4))
     assert any(committed), f"{name} prints no numbers"
     fresh = harness["key_numbers"](harness["execute"](path, scale="full").notebook)
-    assert fresh == committed, (f"{name}: its committed outputs are not what the code gives "
-                                "now; run `python notebooks/execute.py` and reread the prose")
+    assert fresh == committed, (
+        f"{name}: its committed outputs are not what the code gives "
+        "now; run `python notebooks/execute.py` and reread the prose"
+    )

@@ -1,4 +1,4 @@
-"""The parameter table and validation of overrides (sim/params.py)."""
+"""The parameter table and validation of overrides (sim/core/params.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from sim.params import (
+from sim.core.params import (
     CLINICIAN_TRAITS,
     PARAM_DTYPE,
     PARAMS,
@@ -41,8 +41,14 @@ def test_table_is_consistent():
         assert p.name == name
         assert p.low < p.high, name
         assert p.unit and p.meaning and p.source, name
-        assert p.group in {"clinic", "intervention", "clinician", "patient", "mechanism",
-                           "instrument"}, name
+        assert p.group in {
+            "clinic",
+            "intervention",
+            "clinician",
+            "patient",
+            "mechanism",
+            "instrument",
+        }, name
 
 
 @pytest.mark.parametrize("name", sorted(PARAMS))

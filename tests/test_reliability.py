@@ -20,20 +20,22 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments import store as store_module
-from experiments.runner import run_sweep
-from experiments.spec import from_dict
-from experiments.store import Store, StoreError
+from experiments.runner import store as store_module
+from experiments.runner.spec import from_dict
+from experiments.runner.store import Store, StoreError
+from experiments.runner.sweep import run_sweep
 
 KEYS = ["point_id", "rep", "clinician_id", "patient_id"]
 
 
 def spec(replicates: int = 2):
-    return from_dict({
-        "experiment": {"name": "r", "seed": 5, "replicates": replicates},
-        "clinic": {"n_clinicians": 2, "patients_per_clinician": 4, "max_sessions": 6},
-        "design": {"kind": "grid", "parameters": {"repair_skill": [0.2, 0.8]}},
-    })
+    return from_dict(
+        {
+            "experiment": {"name": "r", "seed": 5, "replicates": replicates},
+            "clinic": {"n_clinicians": 2, "patients_per_clinician": 4, "max_sessions": 6},
+            "design": {"kind": "grid", "parameters": {"repair_skill": [0.2, 0.8]}},
+        }
+    )
 
 
 def runs(root: Path) -> pd.DataFrame:
@@ -47,9 +49,9 @@ def uninterrupted(tmp_path_factory) -> pd.DataFrame:
     return runs(root)
 
 
-def test_a_run_killed_before_its_design_is_written_resumes(tmp_path, monkeypatch,
-                                                           uninterrupted):
+def test_a_run_killed_before_its_design_is_written_resumes(tmp_path, monkeypatch, uninterrupted):
     """The manifest is written first; a directory holding it (and nothing else) resumes."""
+
     def killed(*args, **kwargs):
         raise KeyboardInterrupt("killed while writing design.parquet")
 
@@ -80,10 +82,24 @@ def test_a_second_run_on_a_directory_in_use_is_refused_with_its_holder(tmp_path)
         spec_file = tmp_path.parent / f"{tmp_path.name}.toml"
         spec_file.write_text(
             '[experiment]\nname = "r"\n[design]\nkind = "list"\n'
-            'points = [{ repair_skill = 0.5 }]\n', encoding="utf-8")
-        cli = subprocess.run([sys.executable, "-m", "experiments.cli", "sweep", str(spec_file),
-                              "--out", str(tmp_path), "--serial", "--quiet"],
-                             capture_output=True, text=True)
+            "points = [{ repair_skill = 0.5 }]\n",
+            encoding="utf-8",
+        )
+        cli = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "sim.cli.experiments",
+                "sweep",
+                str(spec_file),
+                "--out",
+                str(tmp_path),
+                "--serial",
+                "--quiet",
+            ],
+            capture_output=True,
+            text=True,
+        )
         assert cli.returncode == 2
         assert "in use by another run" in cli.stderr and "Traceback" not in cli.stderr
         assert len(cli.stderr.strip().splitlines()) == 1
@@ -96,21 +112,28 @@ class LostPartsExecutor(Executor):
 
     def submit(self, fn, task):
         future: Future = Future()
-        future.set_result({"chunk": task.chunk, "status": "ok", "rows": 8, "dyad_sessions": 40,
-                           "seconds": 0.0, "finished": "now", "worker": 0})
+        future.set_result(
+            {
+                "chunk": task.chunk,
+                "status": "ok",
+                "rows": 8,
+                "dyad_sessions": 40,
+                "seconds": 0.0,
+                "finished": "now",
+                "worker": 0,
+            }
+        )
         return future
 
 
 def test_chunks_whose_parts_are_missing_count_as_failed(tmp_path):
-    outcome = run_sweep(spec(replicates=1), tmp_path, executor=LostPartsExecutor(),
-                        chunk_size=1)
+    outcome = run_sweep(spec(replicates=1), tmp_path, executor=LostPartsExecutor(), chunk_size=1)
     assert outcome.done == 0 and len(outcome.failed) == 2
     assert "does not exist" in outcome.failed[0][1] and "same path" in outcome.failed[0][1]
     assert Store(tmp_path).committed(("runs",)) == set()
 
 
-def test_a_relative_out_is_resolved_where_the_sweep_starts(tmp_path, monkeypatch,
-                                                           uninterrupted):
+def test_a_relative_out_is_resolved_where_the_sweep_starts(tmp_path, monkeypatch, uninterrupted):
     monkeypatch.chdir(tmp_path)
     store = Store("relative/out")
     assert store.root == tmp_path / "relative" / "out"
@@ -132,25 +155,44 @@ def test_result_files_get_the_mode_the_umask_gives(tmp_path):
 
 def test_a_refused_sweep_leaves_no_directory_behind(tmp_path):
     spec_file = tmp_path / "s.toml"
-    spec_file.write_text('[experiment]\nname = "r"\n[design]\nkind = "list"\n'
-                         'points = [{ repair_skill = 0.5 }]\n', encoding="utf-8")
+    spec_file.write_text(
+        '[experiment]\nname = "r"\n[design]\nkind = "list"\npoints = [{ repair_skill = 0.5 }]\n',
+        encoding="utf-8",
+    )
     out = tmp_path / "new" / "out"
-    cli = subprocess.run([sys.executable, "-m", "experiments.cli", "sweep", str(spec_file),
-                          "--out", str(out), "--serial", "--workers", "2", "--quiet"],
-                         capture_output=True, text=True)
+    cli = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sim.cli.experiments",
+            "sweep",
+            str(spec_file),
+            "--out",
+            str(out),
+            "--serial",
+            "--workers",
+            "2",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert cli.returncode == 2 and "choose one of" in cli.stderr
     assert not out.exists()
 
 
-@pytest.mark.parametrize(("name", "value", "message"), [
-    ("repair_skill", 1.5, r"'repair_skill' of row 1 must be a number from 0 to 1, got 1.5"),
-    ("bond_rate", float("nan"), r"'bond_rate' of row 1 must be .*got nan"),
-    ("max_sessions", 0, r"'max_sessions' of row 1 must be a whole number from 1"),
-    ("n_clinicians", 2.5, r"'n_clinicians' of row 1 must be a whole number"),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("repair_skill", 1.5, r"'repair_skill' of row 1 must be a number from 0 to 1, got 1.5"),
+        ("bond_rate", float("nan"), r"'bond_rate' of row 1 must be .*got nan"),
+        ("max_sessions", 0, r"'max_sessions' of row 1 must be a whole number from 1"),
+        ("n_clinicians", 2.5, r"'n_clinicians' of row 1 must be a whole number"),
+    ],
+)
 def test_ready_made_rows_are_checked_like_overrides(name, value, message):
-    from sim.batch import parameter_rows, simulate
-    from sim.params import ParameterError
+    from sim.core.batch import parameter_rows, simulate
+    from sim.core.params import ParameterError
 
     rows = parameter_rows([{"n_clinicians": 2, "patients_per_clinician": 3}] * 2)
     rows[name][1] = value
@@ -160,23 +202,35 @@ def test_ready_made_rows_are_checked_like_overrides(name, value, message):
 
 
 def test_one_rule_for_seeds(tmp_path):
-    from sim.batch import simulate
+    from sim.core.batch import simulate
+    from sim.core.params import ParameterError
     from sim.model import AllianceModel
-    from sim.params import ParameterError
 
     with pytest.raises(ParameterError, match="seed must be a whole number from 0, got -1"):
         simulate({"n_clinicians": 1, "patients_per_clinician": 2}, seed=-1)
     with pytest.raises(ParameterError, match="must be a whole number from 0"):
         AllianceModel(rng=-3, n_clinicians=1, patients_per_clinician=2)
-    cli = subprocess.run([sys.executable, "-m", "sim.cli", "run", "--seed", "-1", "--out",
-                          str(tmp_path / "run")], capture_output=True, text=True)
+    cli = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sim.cli.model",
+            "run",
+            "--seed",
+            "-1",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert cli.returncode == 2 and "--seed must be a whole number from 0, got -1" in cli.stderr
     assert not (tmp_path / "run").exists()
 
 
 def test_a_sweep_stops_after_a_run_of_failing_chunks(tmp_path, monkeypatch):
-    from experiments import chunks
-    from experiments.runner import FAILURES_IN_A_ROW
+    from experiments.runner import chunks
+    from experiments.runner.sweep import FAILURES_IN_A_ROW
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
@@ -189,18 +243,23 @@ def test_a_sweep_stops_after_a_run_of_failing_chunks(tmp_path, monkeypatch):
 
 
 def test_a_run_too_large_for_memory_is_refused_before_allocating(tmp_path, monkeypatch):
-    from sim import batch
-    from sim.batch import ClinicTooLarge, simulate
+    from sim.core import batch
+    from sim.core.batch import ClinicTooLarge, simulate
 
     monkeypatch.setattr(batch, "available_memory", lambda: 2**30)  # a 1 GiB machine
-    with pytest.raises(ClinicTooLarge, match=r"200,000 patients with the per-session panel "
-                                             r"would need about 2.0 GiB"):
+    with pytest.raises(
+        ClinicTooLarge,
+        match=r"200,000 patients with the per-session panel "
+        r"would need about 2.0 GiB",
+    ):
         simulate({"n_clinicians": 2000, "patients_per_clinician": 100}, record_sessions=True)
-    big = from_dict({
-        "experiment": {"name": "big", "record": ["dyads", "sessions"]},
-        "clinic": {"n_clinicians": 2000, "patients_per_clinician": 100},
-        "design": {"kind": "list", "points": [{"repair_skill": 0.5}]},
-    })
+    big = from_dict(
+        {
+            "experiment": {"name": "big", "record": ["dyads", "sessions"]},
+            "clinic": {"n_clinicians": 2000, "patients_per_clinician": 100},
+            "design": {"kind": "list", "points": [{"repair_skill": 0.5}]},
+        }
+    )
     with pytest.raises(StoreError, match=r"a chunk of this sweep .* would need about"):
         run_sweep(big, tmp_path / "out")
     assert not (tmp_path / "out" / "manifest.json").exists()
@@ -221,8 +280,11 @@ def damage_flip(path: Path) -> None:
 
 
 def verify(root: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "experiments.cli", "verify", str(root)],
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "sim.cli.experiments", "verify", str(root)],
+        capture_output=True,
+        text=True,
+    )
 
 
 @pytest.mark.parametrize("damage", [damage_truncate, damage_empty, damage_flip])
@@ -255,8 +317,11 @@ def test_an_edited_chunk_layout_is_refused(tmp_path):
     manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
     manifest["layout"]["points_per_chunk"] = 1
     (tmp_path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    with pytest.raises(StoreError, match=r"says 1 points per chunk but chunk .* was written "
-                                         r"with 2; the manifest was edited"):
+    with pytest.raises(
+        StoreError,
+        match=r"says 1 points per chunk but chunk .* was written "
+        r"with 2; the manifest was edited",
+    ):
         run_sweep(spec(), tmp_path)
     manifest["layout"]["points_per_chunk"] = "two"
     (tmp_path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
@@ -266,7 +331,7 @@ def test_an_edited_chunk_layout_is_refused(tmp_path):
 
 
 def test_receipts_carry_the_workers_model_and_versions(tmp_path):
-    from sim.composition import CORE
+    from sim.core.composition import CORE
 
     run_sweep(spec(replicates=1), tmp_path, chunk_size=1)
     receipts = Store(tmp_path).receipts()
@@ -275,7 +340,7 @@ def test_receipts_carry_the_workers_model_and_versions(tmp_path):
     assert all(r["files"]["runs"]["size"] > 0 for r in receipts)
 
 
-SOBOL = '''[experiment]
+SOBOL = """[experiment]
 name = "g"
 replicates = 2
 [clinic]
@@ -288,7 +353,7 @@ samples = 2
 [design.parameters]
 repair_skill = { low = 0.1, high = 0.9 }
 attunement = { low = 0.1, high = 0.9 }
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -300,8 +365,9 @@ def sobol_sweep(tmp_path_factory) -> Path:
 
 
 def alliance(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "experiments.cli", *args],
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "sim.cli.experiments", *args], capture_output=True, text=True
+    )
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
@@ -317,16 +383,19 @@ def edit_manifest(root: Path, change) -> None:
     (root / "manifest.json").write_text(json.dumps(change(manifest)), encoding="utf-8")
 
 
-@pytest.mark.parametrize(("case", "command", "message"), [
-    ("manifest_list", "sweep", "is not a sweep's manifest"),
-    ("manifest_null", "sweep", "is not a sweep's manifest"),
-    ("manifest_per_chunk_0", "sweep", "no valid layout.points_per_chunk"),
-    ("manifest_per_chunk_text", "sweep", "no valid layout.points_per_chunk"),
-    ("ledger_junk", "sweep", None),
-    ("part_truncated", "summarize", "is not complete: 1 problem"),
-    ("part_missing", "sensitivity", "is not complete: 1 problem"),
-    ("no_spec", "sensitivity", "holds no sweep spec"),
-])
+@pytest.mark.parametrize(
+    ("case", "command", "message"),
+    [
+        ("manifest_list", "sweep", "is not a sweep's manifest"),
+        ("manifest_null", "sweep", "is not a sweep's manifest"),
+        ("manifest_per_chunk_0", "sweep", "no valid layout.points_per_chunk"),
+        ("manifest_per_chunk_text", "sweep", "no valid layout.points_per_chunk"),
+        ("ledger_junk", "sweep", None),
+        ("part_truncated", "summarize", "is not complete: 1 problem"),
+        ("part_missing", "sensitivity", "is not complete: 1 problem"),
+        ("no_spec", "sensitivity", "holds no sweep spec"),
+    ],
+)
 def test_the_catalogue_of_damaged_directories(sobol_sweep, tmp_path, case, command, message):
     """One line and exit 2 (or, for junk ledger lines, a clean resume); nothing changed."""
     out = copy_of(sobol_sweep, tmp_path)
@@ -349,10 +418,18 @@ def test_the_catalogue_of_damaged_directories(sobol_sweep, tmp_path, case, comma
     elif case == "no_spec":
         edit_manifest(out, lambda m: {k: v for k, v in m.items() if k != "spec"})
     before = snapshot(out)
-    args = {"sweep": ["sweep", str(sobol_sweep / "spec.toml"), "--out", str(out), "--serial",
-                      "--quiet"],
-            "summarize": ["summarize", str(out)],
-            "sensitivity": ["sensitivity", str(out), "--outcome", "dropout_rate"]}[command]
+    args = {
+        "sweep": [
+            "sweep",
+            str(sobol_sweep / "spec.toml"),
+            "--out",
+            str(out),
+            "--serial",
+            "--quiet",
+        ],
+        "summarize": ["summarize", str(out)],
+        "sensitivity": ["sensitivity", str(out), "--outcome", "dropout_rate"],
+    }[command]
     result = alliance(*args)
     if message is None:
         assert result.returncode == 0 and "0 chunks run, 2 already done" in result.stdout
@@ -378,24 +455,34 @@ def test_a_spec_that_is_not_utf8_and_a_scheduler_that_is_no_address(tmp_path):
     assert result.returncode == 2 and "is not UTF-8 text" in result.stderr
     good = tmp_path / "good.toml"
     good.write_text(SOBOL, encoding="utf-8")
-    result = alliance("sweep", str(good), "--out", str(tmp_path / "o2"), "--dask-scheduler",
-                      "notanaddress", "--quiet")
+    result = alliance(
+        "sweep",
+        str(good),
+        "--out",
+        str(tmp_path / "o2"),
+        "--dask-scheduler",
+        "notanaddress",
+        "--quiet",
+    )
     assert result.returncode == 2 and "is not a scheduler address" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "o1").exists() and not (tmp_path / "o2").exists()
 
 
 def test_a_worker_with_another_model_fails_its_chunk(tmp_path):
-    from experiments import chunks
-    from experiments.designs import build_design
-    from experiments.runner import plan_chunks, plan_layout
+    from experiments.runner import chunks
+    from experiments.runner.designs import build_design
+    from experiments.runner.sweep import plan_chunks, plan_layout
 
     sweep = spec(replicates=1)
     design = build_design(sweep)
     task = next(plan_chunks(sweep, design, plan_layout(sweep, design, 1), set(), tmp_path))
     wrong = chunks.ChunkTask(**{**task.__dict__, "model_fingerprint": "0123456789abcdef"})
-    with pytest.raises(RuntimeError, match=r"this worker's model \(fingerprint .*\) is not the "
-                                           r"sweep's \(0123456789abcdef\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"this worker's model \(fingerprint .*\) is not the "
+        r"sweep's \(0123456789abcdef\)",
+    ):
         chunks.run_chunk(wrong)
     assert not list(tmp_path.rglob("*.parquet"))
 
@@ -408,7 +495,7 @@ def test_runs_being_a_file_and_an_unwritable_out_are_refused(tmp_path, monkeypat
 
     import tempfile
 
-    from sim.cli import UsageError, writable_dir
+    from sim.cli.common import UsageError, writable_dir
 
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")

@@ -1,4 +1,4 @@
-"""The counter-based generator (sim/rng.py): uniformity, normal moments, independence of
+"""The counter-based generator (sim/core/rng.py): uniformity, normal moments, independence of
 neighbouring keys and counters, Numba/NumPy agreement, use from other jitted code, key derivation.
 
 Every sample comes from fixed keys, so each statistical test gives the same p-value on every run;
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim import rng
+from sim.core import rng
 
 SEED = 20_240_601
 N_KEYS = 1_000
@@ -26,7 +26,7 @@ MAX_UINT64 = 2**64 - 1
 
 
 def hashed_keys(n: int, seed: int = SEED) -> np.ndarray:
-    """Return ``n`` dyad-like keys, derived from a root seed as sim.state derives them."""
+    """Return ``n`` dyad-like keys, derived from a root seed as sim.core.state derives them."""
     return rng.combine_np(rng.root_key(seed), np.arange(n))
 
 
@@ -179,8 +179,9 @@ def test_ziggurat_rare_paths_are_exercised_and_distributed_correctly():
     expected = keys.size * 2 * stats.norm.sf(rng._ZIG_R)
     assert abs(np.count_nonzero(beyond) - expected) < 5 * math.sqrt(expected)
     tail = np.abs(z[beyond]) - rng._ZIG_R  # conditional on |z| > R, compare with the exact law
-    result = stats.kstest(tail, lambda t: 1 - stats.norm.sf(rng._ZIG_R + t) / stats.norm.sf(
-        rng._ZIG_R))
+    result = stats.kstest(
+        tail, lambda t: 1 - stats.norm.sf(rng._ZIG_R + t) / stats.norm.sf(rng._ZIG_R)
+    )
     assert result.pvalue > 1e-3
 
 

@@ -11,29 +11,44 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments import chunks, runner
-from experiments.executors import open_executor
-from experiments.runner import run_sweep
-from experiments.spec import from_dict
-from experiments.store import Store, StoreError
-from experiments.summarize import summarize
+from experiments.runner import chunks
+from experiments.runner import sweep as runner
+from experiments.runner.executors import open_executor
+from experiments.runner.spec import from_dict
+from experiments.runner.store import Store, StoreError
+from experiments.runner.sweep import run_sweep
+from experiments.science.summarize import summarize
 
 KEYS = ["point_id", "rep", "clinician_id", "patient_id"]
 
 
 def small_spec(replicates=2, kind="grid", record=("dyads",), **design):
-    design = design or {"parameters": {"repair_skill": [0.2, 0.8],
-                                       "attunement": {"low": 0.2, "high": 0.8, "num": 3}}}
-    return from_dict({
-        "experiment": {"name": "t", "seed": 11, "replicates": replicates, "record": list(record)},
-        "clinic": {"n_clinicians": 2, "patients_per_clinician": 6, "max_sessions": 12},
-        "design": {"kind": kind, **design},
-    })
+    design = design or {
+        "parameters": {
+            "repair_skill": [0.2, 0.8],
+            "attunement": {"low": 0.2, "high": 0.8, "num": 3},
+        }
+    }
+    return from_dict(
+        {
+            "experiment": {
+                "name": "t",
+                "seed": 11,
+                "replicates": replicates,
+                "record": list(record),
+            },
+            "clinic": {"n_clinicians": 2, "patients_per_clinician": 6, "max_sessions": 12},
+            "design": {"kind": kind, **design},
+        }
+    )
 
 
 def table(root, name="runs"):
-    return pd.read_parquet(Path(root) / name).sort_values(
-        KEYS + (["session"] if name == "sessions" else [])).reset_index(drop=True)
+    return (
+        pd.read_parquet(Path(root) / name)
+        .sort_values(KEYS + (["session"] if name == "sessions" else []))
+        .reset_index(drop=True)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +83,9 @@ def test_two_processes_give_bit_identical_results(reference, tmp_path):
 def test_dask_local_cluster_gives_bit_identical_results(reference, tmp_path):
     pytest.importorskip("dask.distributed")
     with open_executor(dask_local=2) as executor:
-        run_sweep(small_spec(record=("dyads", "sessions")), tmp_path, executor=executor,
-                  chunk_size=3)
+        run_sweep(
+            small_spec(record=("dyads", "sessions")), tmp_path, executor=executor, chunk_size=3
+        )
     pd.testing.assert_frame_equal(table(tmp_path), table(reference))
     pd.testing.assert_frame_equal(table(tmp_path, "sessions"), table(reference, "sessions"))
 
@@ -149,8 +165,19 @@ def test_sigkill_mid_run_then_resume_gives_exactly_the_uninterrupted_rows(tmp_pa
     spec_file = tmp_path / "kill.toml"
     spec_file.write_text(SIGKILL_SPEC)
     out = tmp_path / "killed"
-    command = [sys.executable, "-m", "experiments.cli", "sweep", str(spec_file), "--out",
-               str(out), "--serial", "--chunk-size", "1", "--quiet"]
+    command = [
+        sys.executable,
+        "-m",
+        "sim.cli.experiments",
+        "sweep",
+        str(spec_file),
+        "--out",
+        str(out),
+        "--serial",
+        "--chunk-size",
+        "1",
+        "--quiet",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ledger = out / "ledger.jsonl"
     deadline = time.monotonic() + 60
@@ -182,10 +209,18 @@ def test_summary_has_means_and_intervals_per_point(reference):
 
 
 def test_sensitivity_on_a_sobol_sweep(tmp_path):
-    from experiments.sensitivity import sobol_indices
+    from experiments.science.sensitivity import sobol_indices
 
-    spec = small_spec(replicates=1, kind="sobol", samples=8, seed=3, parameters={
-        "repair_skill": {"low": 0.1, "high": 0.9}, "pressure": {"low": 0.1, "high": 0.6}})
+    spec = small_spec(
+        replicates=1,
+        kind="sobol",
+        samples=8,
+        seed=3,
+        parameters={
+            "repair_skill": {"low": 0.1, "high": 0.9},
+            "pressure": {"low": 0.1, "high": 0.6},
+        },
+    )
     run_sweep(spec, tmp_path, chunk_size=40)
     indices = sobol_indices(tmp_path, "dropout_rate")
     assert list(indices["parameter"]) == ["repair_skill", "pressure"]
@@ -194,16 +229,21 @@ def test_sensitivity_on_a_sobol_sweep(tmp_path):
 
 
 def test_designs_have_stable_point_ids():
-    from experiments.designs import build_design
+    from experiments.runner.designs import build_design
 
-    lhs = small_spec(kind="lhs", samples=7, seed=2,
-                     parameters={"warmth": {"low": 0.2, "high": 0.9}})
+    lhs = small_spec(
+        kind="lhs", samples=7, seed=2, parameters={"warmth": {"low": 0.2, "high": 0.9}}
+    )
     a, b = build_design(lhs), build_design(lhs)
     pd.testing.assert_frame_equal(a, b)
     assert list(a["point_id"]) == list(range(7))
     assert a["warmth"].between(0.2, 0.9).all()
-    sobol = small_spec(kind="sobol", samples=4, seed=0, parameters={
-        "warmth": {"low": 0.2, "high": 0.9}, "min_sessions": {"low": 2, "high": 9}})
+    sobol = small_spec(
+        kind="sobol",
+        samples=4,
+        seed=0,
+        parameters={"warmth": {"low": 0.2, "high": 0.9}, "min_sessions": {"low": 2, "high": 9}},
+    )
     design = build_design(sobol)
     assert len(design) == 4 * (2 + 2)
     assert (design["min_sessions"] == design["min_sessions"].round()).all()
@@ -213,9 +253,22 @@ def test_cli_sweep_exit_codes(tmp_path):
     spec_file = tmp_path / "s.toml"
     spec_file.write_text(SIGKILL_SPEC.replace("replicates = 30", "replicates = 1"))
     env = {**os.environ}
-    done = subprocess.run([sys.executable, "-m", "experiments.cli", "sweep", str(spec_file),
-                           "--out", str(tmp_path / "o"), "--serial", "--quiet"],
-                          capture_output=True, text=True, env=env)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sim.cli.experiments",
+            "sweep",
+            str(spec_file),
+            "--out",
+            str(tmp_path / "o"),
+            "--serial",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert done.returncode == 0, done.stderr
     assert "chunks run" in done.stdout
 
@@ -230,7 +283,7 @@ def test_raise_on_failure_names_the_failed_chunks(tmp_path, monkeypatch):
 
 
 def test_results_of_another_model_version_are_refused(tmp_path, monkeypatch):
-    from experiments import store
+    from experiments.runner import store
 
     run_sweep(small_spec(), tmp_path)
     monkeypatch.setattr(store, "model_fingerprint", lambda extensions=(): "0123456789abcdef")

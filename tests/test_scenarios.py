@@ -3,9 +3,9 @@
 import pandas as pd
 import pytest
 
-from sim.batch import simulate
-from sim.cli import main
-from sim.scenarios import SCENARIOS, get
+from sim.cli.model import main
+from sim.core.batch import simulate
+from sim.core.scenarios import SCENARIOS, get
 
 SMALL = {"n_clinicians": 3, "patients_per_clinician": 10}
 
@@ -29,8 +29,9 @@ def test_scenarios_are_listed_with_a_description(capsys):
 
 
 def test_technique_trial_randomises_half_of_every_caseload():
-    dyads = simulate({"n_clinicians": 20, "patients_per_clinician": 20}, seed=2,
-                     scenario="technique_trial").dyads
+    dyads = simulate(
+        {"n_clinicians": 20, "patients_per_clinician": 20}, seed=2, scenario="technique_trial"
+    ).dyads
     share = (dyads["technique"] == "B").groupby(dyads["clinician_id"]).mean()
     assert 0.4 < share.mean() < 0.6 and (share > 0).all() and (share < 1).all()
 
@@ -49,12 +50,13 @@ def withdrawal_rate(dyads: pd.DataFrame) -> float:
 
 @pytest.mark.slow
 def test_pediatric_alliance_outcome_link_is_weaker_as_in_youth_studies():
-    from experiments.analysis import alliance_outcome_r
-    from experiments.resampling import Resampling
+    from experiments.science.analysis import alliance_outcome_r
+    from experiments.science.resampling import Resampling
 
     dyads = simulate({"n_clinicians": 400}, seed=5, scenario="pediatric").dyads
     r = alliance_outcome_r(dyads, resampling=Resampling(n_resamples=200))
     assert r.low <= 0.25 and r.high >= 0.13  # Karver et al. 2018: r = .19 [.13, .25]
-    adult = alliance_outcome_r(simulate({"n_clinicians": 400}, seed=5).dyads,
-                               resampling=Resampling(n_resamples=200))
+    adult = alliance_outcome_r(
+        simulate({"n_clinicians": 400}, seed=5).dyads, resampling=Resampling(n_resamples=200)
+    )
     assert r.value < adult.value

@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments.analysis import rupture_perspectives
-from experiments.change import dose_response, outcome_spread, score_after
-from experiments.lagged import alliance_effects, lagged_effects, latent_panel
-from experiments.multilevel import alliance_levels, therapist_effects
-from experiments.resampling import Resampling
+from experiments.science.analysis import rupture_perspectives
+from experiments.science.change import dose_response, outcome_spread, score_after
+from experiments.science.lagged import alliance_effects, lagged_effects, latent_panel
+from experiments.science.multilevel import alliance_levels, therapist_effects
+from experiments.science.resampling import Resampling
 
 FEW = Resampling(n_resamples=200, seed=1)
 
@@ -24,8 +24,14 @@ FEW = Resampling(n_resamples=200, seed=1)
 def _clinic(n_clinicians: int, caseload: int | np.ndarray) -> pd.DataFrame:
     sizes = np.broadcast_to(caseload, (n_clinicians,))
     clinician = np.repeat(np.arange(n_clinicians), sizes)
-    return pd.DataFrame({"point_id": 0, "rep": 0, "clinician_id": clinician,
-                         "patient_id": np.arange(clinician.size)})
+    return pd.DataFrame(
+        {
+            "point_id": 0,
+            "rep": 0,
+            "clinician_id": clinician,
+            "patient_id": np.arange(clinician.size),
+        }
+    )
 
 
 def _nested_outcomes(rng, n_clinicians=80, caseload=12, tau=1.0, sigma=3.0):
@@ -48,10 +54,12 @@ def test_therapist_icc_matches_the_random_intercept_model(caseload):
     effects = therapist_effects(table, resampling=FEW)
     # Standardised variables and Powell's method: statsmodels' default gradient search stops on
     # the boundary here (an ICC is scale-free).
-    scaled = table.assign(post=table["symptom_score_post"] / 3.0,
-                          pre=(table["symptom_score_intake"] - 15.0) / 4.0)
+    scaled = table.assign(
+        post=table["symptom_score_post"] / 3.0, pre=(table["symptom_score_intake"] - 15.0) / 4.0
+    )
     fit = smf.mixedlm("post ~ pre", scaled, groups=scaled["clinician_id"]).fit(
-        reml=True, method=["powell"])
+        reml=True, method=["powell"]
+    )
     assert fit.converged
     tau2, sigma2 = float(fit.cov_re.iloc[0, 0]), float(fit.scale)
     assert effects.icc.value == pytest.approx(tau2 / (tau2 + sigma2), abs=0.01)
@@ -83,15 +91,20 @@ def test_alliance_levels_recover_the_slopes_the_data_were_made_with():
     assert levels.clinician_slope.value == pytest.approx(expected, abs=0.2)
     assert levels.patient_slope.value == pytest.approx(0.5, abs=0.05)
     assert levels.excess.value == pytest.approx(
-        levels.clinician_slope.value - 2 * levels.patient_slope.value)
+        levels.clinician_slope.value - 2 * levels.patient_slope.value
+    )
     assert levels.excess.low > 0
 
 
 def _course(clinician, patient, sessions, scores, post):
     """One patient's dyad row and panel rows: pre-session scores of sessions 1..sessions."""
     keys = {"point_id": 0, "rep": 0, "clinician_id": clinician, "patient_id": patient}
-    dyad = {**keys, "symptom_score_intake": scores[0], "symptom_score_post": post,
-            "sessions": sessions}
+    dyad = {
+        **keys,
+        "symptom_score_intake": scores[0],
+        "symptom_score_post": post,
+        "sessions": sessions,
+    }
     panel = [{**keys, "session": s + 1, "symptom_score": scores[s]} for s in range(sessions)]
     return dyad, panel
 
@@ -133,8 +146,9 @@ def test_outcome_spread_is_the_ratio_of_sample_sds():
 
 
 def test_rupture_perspectives_are_ratios_of_sums():
-    table = _clinic(2, 2).assign(detected=[3, 0, 5, 1], reported=[1, 2, 2, 0],
-                                 sessions=[10, 5, 20, 5])
+    table = _clinic(2, 2).assign(
+        detected=[3, 0, 5, 1], reported=[1, 2, 2, 0], sessions=[10, 5, 20, 5]
+    )
     seen = rupture_perspectives(table, resampling=FEW)
     assert seen.clinician_share.value == pytest.approx(9 / 40)
     assert seen.patient_share.value == pytest.approx(5 / 40)
@@ -142,9 +156,9 @@ def test_rupture_perspectives_are_ratios_of_sums():
 
 
 def test_alliance_effects_give_p5_and_p6_in_both_windows_and_the_latent_effect():
-    from sim.batch import simulate
-    from sim.params import to_row
-    from sim.scenarios import get
+    from sim.core.batch import simulate
+    from sim.core.params import to_row
+    from sim.core.scenarios import get
 
     values = get("psychotherapy").parameters({"n_clinicians": 40})
     panel = simulate(to_row(values), seed=4, record_sessions=True).sessions
@@ -163,12 +177,13 @@ def test_alliance_effects_give_p5_and_p6_in_both_windows_and_the_latent_effect()
 
 
 def test_icc1_is_the_point_estimate_therapist_effects_bootstraps():
-    from experiments.multilevel import icc1
+    from experiments.science.multilevel import icc1
 
     table = _nested_outcomes(np.random.default_rng(9), caseload=np.arange(5, 85) % 20 + 3)
     residual = table["symptom_score_post"] - np.polyval(
         np.polyfit(table["symptom_score_intake"], table["symptom_score_post"], 1),
-        table["symptom_score_intake"])
+        table["symptom_score_intake"],
+    )
     expected = therapist_effects(table, resampling=FEW).icc.value
     assert icc1(residual, table["clinician_id"]) == pytest.approx(expected, abs=1e-9)
     # by hand: one-way ANOVA with the k0 correction
@@ -178,4 +193,5 @@ def test_icc1_is_the_point_estimate_therapist_effects_bootstraps():
     ms_within = ((residual - groups.transform("mean")) ** 2).sum() / (n - k)
     k0 = (n - (groups.size() ** 2).sum() / n) / (k - 1)
     assert icc1(residual, table["clinician_id"]) == pytest.approx(
-        (ms_between - ms_within) / (ms_between + (k0 - 1) * ms_within))
+        (ms_between - ms_within) / (ms_between + (k0 - 1) * ms_within)
+    )

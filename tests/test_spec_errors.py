@@ -2,7 +2,7 @@
 
 import pytest
 
-from experiments.cli import main
+from sim.cli.experiments import main
 
 GOOD = """
 [experiment]
@@ -28,49 +28,107 @@ CATALOGUE = [
     ("unknown top-level table", EXPERIMENT + GRID + "[extras]\na = 1\n", "unknown key 'extras'"),
     ("unknown experiment key", EXPERIMENT + "replicate = 3\n" + GRID, "unknown key 'replicate'"),
     ("empty name", '[experiment]\nname = ""\n' + GRID, "experiment.name must be a non-empty"),
-    ("unknown scenario", EXPERIMENT + 'scenario = "mars"\n' + GRID,
-     "experiment.scenario 'mars' is unknown"),
-    ("zero replicates", EXPERIMENT + "replicates = 0\n" + GRID,
-     "experiment.replicates must be a whole number >= 1, got 0"),
-    ("replicates as a string", EXPERIMENT + 'replicates = "3"\n' + GRID,
-     "experiment.replicates must be a whole number >= 1, got '3'"),
+    (
+        "unknown scenario",
+        EXPERIMENT + 'scenario = "mars"\n' + GRID,
+        "experiment.scenario 'mars' is unknown",
+    ),
+    (
+        "zero replicates",
+        EXPERIMENT + "replicates = 0\n" + GRID,
+        "experiment.replicates must be a whole number >= 1, got 0",
+    ),
+    (
+        "replicates as a string",
+        EXPERIMENT + 'replicates = "3"\n' + GRID,
+        "experiment.replicates must be a whole number >= 1, got '3'",
+    ),
     ("negative seed", EXPERIMENT + "seed = -4\n" + GRID, "experiment.seed must be a whole number"),
     ("unknown record", EXPERIMENT + 'record = ["panel"]\n' + GRID, "experiment.record must be"),
-    ("no clinicians", EXPERIMENT + "[clinic]\nn_clinicians = 0\n" + GRID,
-     "clinic.n_clinicians: parameter 'n_clinicians' must be a whole number from 1 to 100000"),
-    ("unknown clinic key", EXPERIMENT + "[clinic]\ntherapists = 3\n" + GRID,
-     "unknown key 'therapists' in [clinic]"),
-    ("unknown fixed parameter", EXPERIMENT + "[fixed]\ncharm = 0.5\n" + GRID,
-     "fixed.charm: unknown parameter 'charm'"),
-    ("fixed out of bounds", EXPERIMENT + "[fixed]\nwarmth = 2.0\n" + GRID,
-     "fixed.warmth: parameter 'warmth' must be a number from 0 to 1, got 2.0"),
+    (
+        "no clinicians",
+        EXPERIMENT + "[clinic]\nn_clinicians = 0\n" + GRID,
+        "clinic.n_clinicians: parameter 'n_clinicians' must be a whole number from 1 to 100000",
+    ),
+    (
+        "unknown clinic key",
+        EXPERIMENT + "[clinic]\ntherapists = 3\n" + GRID,
+        "unknown key 'therapists' in [clinic]",
+    ),
+    (
+        "unknown fixed parameter",
+        EXPERIMENT + "[fixed]\ncharm = 0.5\n" + GRID,
+        "fixed.charm: unknown parameter 'charm'",
+    ),
+    (
+        "fixed out of bounds",
+        EXPERIMENT + "[fixed]\nwarmth = 2.0\n" + GRID,
+        "fixed.warmth: parameter 'warmth' must be a number from 0 to 1, got 2.0",
+    ),
     ("fixed NaN", EXPERIMENT + "[fixed]\nwarmth = nan\n" + GRID, "got NaN"),
-    ("fixed as a string", EXPERIMENT + '[fixed]\nwarmth = "high"\n' + GRID,
-     "fixed.warmth must be a number, got the string 'high'"),
+    (
+        "fixed as a string",
+        EXPERIMENT + '[fixed]\nwarmth = "high"\n' + GRID,
+        "fixed.warmth must be a number, got the string 'high'",
+    ),
     ("no design", EXPERIMENT, "needs a [design] table"),
-    ("unknown design kind", EXPERIMENT + '[design]\nkind = "random"\n',
-     "design.kind must be one of list, grid, lhs, sobol"),
-    ("empty grid", EXPERIMENT + '[design]\nkind = "grid"\n[design.parameters]\n',
-     "design.parameters is empty"),
-    ("grid with an empty list", EXPERIMENT + GRID.replace("[0.5]", "[]"),
-     "design.parameters.repair_skill is an empty list"),
-    ("grid value out of bounds", EXPERIMENT + GRID.replace("[0.5]", "[0.5, 1.5]"),
-     "design.parameters.repair_skill[1]: parameter 'repair_skill' must be a number from 0 to 1"),
-    ("grid range reversed",
-     EXPERIMENT + GRID.replace("[0.5]", "{ low = 0.8, high = 0.2, num = 3 }"),
-     "design.parameters.repair_skill.low must be below"),
-    ("unknown varied parameter", EXPERIMENT + GRID.replace("repair_skill", "charm"),
-     "design.parameters.charm: unknown parameter 'charm'"),
-    ("lhs without samples", EXPERIMENT + '[design]\nkind = "lhs"\n[design.parameters]\n'
-     "warmth = { low = 0.2, high = 0.8 }\n", "design.samples must be a whole number"),
-    ("sobol samples not a power of two", EXPERIMENT + '[design]\nkind = "sobol"\nsamples = 10\n'
-     "[design.parameters]\nwarmth = { low = 0.2, high = 0.8 }\n", "must be a power of two"),
-    ("empty list design", EXPERIMENT + '[design]\nkind = "list"\npoints = []\n',
-     "design.points must be a non-empty list"),
-    ("grid key in a list design", EXPERIMENT + '[design]\nkind = "list"\nsamples = 3\n',
-     "unknown key 'samples' in [design] of kind 'list'"),
-    ("fixed and varied at once", EXPERIMENT + "[fixed]\nrepair_skill = 0.4\n" + GRID,
-     "parameter 'repair_skill' is both fixed and varied"),
+    (
+        "unknown design kind",
+        EXPERIMENT + '[design]\nkind = "random"\n',
+        "design.kind must be one of list, grid, lhs, sobol",
+    ),
+    (
+        "empty grid",
+        EXPERIMENT + '[design]\nkind = "grid"\n[design.parameters]\n',
+        "design.parameters is empty",
+    ),
+    (
+        "grid with an empty list",
+        EXPERIMENT + GRID.replace("[0.5]", "[]"),
+        "design.parameters.repair_skill is an empty list",
+    ),
+    (
+        "grid value out of bounds",
+        EXPERIMENT + GRID.replace("[0.5]", "[0.5, 1.5]"),
+        "design.parameters.repair_skill[1]: parameter 'repair_skill' must be a number from 0 to 1",
+    ),
+    (
+        "grid range reversed",
+        EXPERIMENT + GRID.replace("[0.5]", "{ low = 0.8, high = 0.2, num = 3 }"),
+        "design.parameters.repair_skill.low must be below",
+    ),
+    (
+        "unknown varied parameter",
+        EXPERIMENT + GRID.replace("repair_skill", "charm"),
+        "design.parameters.charm: unknown parameter 'charm'",
+    ),
+    (
+        "lhs without samples",
+        EXPERIMENT + '[design]\nkind = "lhs"\n[design.parameters]\n'
+        "warmth = { low = 0.2, high = 0.8 }\n",
+        "design.samples must be a whole number",
+    ),
+    (
+        "sobol samples not a power of two",
+        EXPERIMENT + '[design]\nkind = "sobol"\nsamples = 10\n'
+        "[design.parameters]\nwarmth = { low = 0.2, high = 0.8 }\n",
+        "must be a power of two",
+    ),
+    (
+        "empty list design",
+        EXPERIMENT + '[design]\nkind = "list"\npoints = []\n',
+        "design.points must be a non-empty list",
+    ),
+    (
+        "grid key in a list design",
+        EXPERIMENT + '[design]\nkind = "list"\nsamples = 3\n',
+        "unknown key 'samples' in [design] of kind 'list'",
+    ),
+    (
+        "fixed and varied at once",
+        EXPERIMENT + "[fixed]\nrepair_skill = 0.4\n" + GRID,
+        "parameter 'repair_skill' is both fixed and varied",
+    ),
 ]
 
 

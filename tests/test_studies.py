@@ -5,10 +5,10 @@ from dataclasses import replace
 
 import pytest
 
-from experiments.cli import main
-from experiments.runner import run_sweep
-from experiments.spec import load
+from experiments.runner.spec import load
+from experiments.runner.sweep import run_sweep
 from experiments.studies import STUDIES
+from sim.cli.experiments import main
 
 SECTIONS = ("## Question", "## Design", "## Answer")
 
@@ -36,7 +36,7 @@ def test_study_runs_and_reports_every_section(name, tmp_path):
 
 def test_a_study_rerun_resumes(tmp_path, capsys, monkeypatch):
     spec = small(load(STUDIES["rupture_types"].config))
-    monkeypatch.setattr("experiments.spec.load", lambda path: spec)
+    monkeypatch.setattr("experiments.runner.spec.load", lambda path: spec)
     out = str(tmp_path / "rt")
     assert main(["study", "rupture_types", "--out", out, "--serial", "--quiet"]) == 0
     assert main(["study", "rupture_types", "--out", out, "--serial", "--quiet"]) == 0
@@ -51,10 +51,12 @@ def test_unknown_study_is_one_line_exit_2(capsys):
 
 
 def test_autonomy_support_arms_are_those_of_pattern_p8():
-    from experiments.targets import load_targets
+    from experiments.science.targets import load_targets
 
     arms = load_targets()["P8"].arms
     points = load(STUDIES["autonomy_support"].config).points
-    expected = [{k: v for k, v in arms[arm].items() if not k.endswith("_spread")}
-                for arm in ("supportive", "controlling")]
+    expected = [
+        {k: v for k, v in arms[arm].items() if not k.endswith("_spread")}
+        for arm in ("supportive", "controlling")
+    ]
     assert [dict(p) for p in points] == expected

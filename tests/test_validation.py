@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from experiments.calibration import (
+from experiments.science.calibration import (
     DIMENSIONS,
     Dimension,
     calibrate,
@@ -25,12 +25,12 @@ from experiments.calibration import (
     split,
     standardised_distances,
 )
-from experiments.cli import main
-from experiments.resampling import Estimate
-from experiments.targets import PATTERN_IDS, TARGETS_FILE, TargetsError, load_targets
-from experiments.validation import judge
-from sim.params import PARAMS
-from sim.scenarios import SCENARIOS
+from experiments.science.resampling import Estimate
+from experiments.science.targets import PATTERN_IDS, TARGETS_FILE, TargetsError, load_targets
+from experiments.science.validation import judge
+from sim.cli.experiments import main
+from sim.core.params import PARAMS
+from sim.core.scenarios import SCENARIOS
 
 CI_PATIENTS = 8_000
 """Patients per population in the CI run: intervals about 1.6 times the full run's."""
@@ -66,12 +66,15 @@ def test_shipped_defaults_reproduce_the_pattern(validation, pattern):
     assert row["passed"], f"{pattern}: {row['checks']}"
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["validate", "--patients", "10"], "--patients must be a whole number >= 40"),
-    (["validate", "--seed", "-1"], "--seed must be a whole number >= 0"),
-    (["calibrate", "--screen", "-2"], "--screen must be a whole number >= 0"),
-    (["calibrate", "--workers", "0"], "--workers must be a whole number >= 1"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["validate", "--patients", "10"], "--patients must be a whole number >= 40"),
+        (["validate", "--seed", "-1"], "--seed must be a whole number >= 0"),
+        (["calibrate", "--screen", "-2"], "--screen must be a whole number >= 0"),
+        (["calibrate", "--workers", "0"], "--workers must be a whole number >= 1"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_status_2(tmp_path, capsys, argv, message):
     assert main([*argv, "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
@@ -146,8 +149,12 @@ def test_new_targets_hold_what_the_issue_asks():
 def test_targets_file_matches_the_specification():
     """The published figures of shared/docs/MODEL.md, section 1, as written there."""
     targets = load_targets()
-    expected = {"P1": (0.278, 0.256, 0.299), "P2": (0.197, 0.187, 0.207),
-                "P4": (0.29, 0.10, 0.47), "P9": (0.485, 0.477, 0.492)}
+    expected = {
+        "P1": (0.278, 0.256, 0.299),
+        "P2": (0.197, 0.187, 0.207),
+        "P4": (0.29, 0.10, 0.47),
+        "P9": (0.485, 0.477, 0.492),
+    }
     for pid, (value, low, high) in expected.items():
         assert (targets[pid].target, targets[pid].low, targets[pid].high) == (value, low, high)
     ranges = {"P3": (0.19, 0.42), "P5": (0.10, 0.21), "P7": (0.87, 0.96)}
@@ -163,26 +170,39 @@ def _rewrite(tmp_path: Path, edit) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("edit", "message"), [
-    (lambda s: s.replace("[patterns.P9]", "[patterns.P15]"), "lacks pattern"),
-    (lambda s: s.replace("scale = 0.05\n", "scale = 0.05\ncolour = 2\n"),
-     "unknown key 'colour' in patterns.P10.also"),
-    (lambda s: s.replace('9-16"\nat_least = 0.0\nscale = 0.05\n', '9-16"\n'),
-     "needs interval, at_least"),
-    (lambda s: s.replace("scale = 0.02", "scale = -1"), "scale must be a number above 0"),
-    (lambda s: s.replace("interval = [0.256, 0.299]", "interval = [0.299, 0.256]"),
-     "low < high"),
-    (lambda s: s.replace('kind = "ci"', 'kind = "guess"', 1), "kind must be one of"),
-    (lambda s: s.replace('scenario = "psychotherapy"', 'scenario = "nowhere"', 1),
-     "scenario 'nowhere' is unknown"),
-    (lambda s: s.replace("alliance_outcome_r", "no_such_analysis"), "cannot be imported"),
-    (lambda s: s.replace("collaboration = 0.67", "collaboration = 1.67"), "collaboration"),
-    (lambda s: s.replace('below = "P5"', 'below = "P99"'), "unknown pattern 'P99'"),
-    (lambda s: s.replace("target = 0.278", "target = 0.5"), "within its interval"),
-    (lambda s: s.replace("target = 0.278\n", "target = 0.278\ncolour = 1\n"),
-     "unknown key 'colour'"),
-    (lambda s: s + "\n[broken", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda s: s.replace("[patterns.P9]", "[patterns.P15]"), "lacks pattern"),
+        (
+            lambda s: s.replace("scale = 0.05\n", "scale = 0.05\ncolour = 2\n"),
+            "unknown key 'colour' in patterns.P10.also",
+        ),
+        (
+            lambda s: s.replace('9-16"\nat_least = 0.0\nscale = 0.05\n', '9-16"\n'),
+            "needs interval, at_least",
+        ),
+        (lambda s: s.replace("scale = 0.02", "scale = -1"), "scale must be a number above 0"),
+        (
+            lambda s: s.replace("interval = [0.256, 0.299]", "interval = [0.299, 0.256]"),
+            "low < high",
+        ),
+        (lambda s: s.replace('kind = "ci"', 'kind = "guess"', 1), "kind must be one of"),
+        (
+            lambda s: s.replace('scenario = "psychotherapy"', 'scenario = "nowhere"', 1),
+            "scenario 'nowhere' is unknown",
+        ),
+        (lambda s: s.replace("alliance_outcome_r", "no_such_analysis"), "cannot be imported"),
+        (lambda s: s.replace("collaboration = 0.67", "collaboration = 1.67"), "collaboration"),
+        (lambda s: s.replace('below = "P5"', 'below = "P99"'), "unknown pattern 'P99'"),
+        (lambda s: s.replace("target = 0.278", "target = 0.5"), "within its interval"),
+        (
+            lambda s: s.replace("target = 0.278\n", "target = 0.278\ncolour = 1\n"),
+            "unknown key 'colour'",
+        ),
+        (lambda s: s + "\n[broken", "not valid TOML"),
+    ],
+)
 def test_malformed_targets_are_named(tmp_path, edit, message):
     with pytest.raises(TargetsError, match=message):
         load_targets(_rewrite(tmp_path, edit))
@@ -209,14 +229,19 @@ def _passing(condition) -> Estimate:
 def _results(**changes: Estimate | SimpleNamespace):
     """Analysis results as the analyses return them, at the targets unless changed."""
     targets = load_targets()
-    estimates = {pid: _estimate(t.centre if t.centre is not None else 0.05, 0.01)
-                 for pid, t in targets.items()}
+    estimates = {
+        pid: _estimate(t.centre if t.centre is not None else 0.05, 0.01)
+        for pid, t in targets.items()
+    }
     results: dict[str, object] = {}
     for pid, t in targets.items():
         fields = {c.estimate: _passing(c) for c in t.also}
         fields |= {name: _estimate(0.3, 0.01) for name in t.report}
-        results[pid] = SimpleNamespace(**{t.estimate: estimates[pid]}, **fields) \
-            if t.estimate else estimates[pid]
+        results[pid] = (
+            SimpleNamespace(**{t.estimate: estimates[pid]}, **fields)
+            if t.estimate
+            else estimates[pid]
+        )
     results["P8"] = SimpleNamespace(d=_estimate(0.23, 0.02), indirect=_estimate(0.1, 0.02))
     for pid, change in changes.items():
         t = targets[pid]
@@ -234,22 +259,27 @@ def test_judge_passes_estimates_at_the_targets():
     assert all(v.passed for v in judge(targets, results))
 
 
-@pytest.mark.parametrize(("pattern", "result", "failing"), [
-    ("P2", _estimate(0.30, 0.01), "overlap"),
-    ("P5", _estimate(0.05, 0.06), "non-zero"),  # overlaps [.10, .21] but includes 0
-    ("P6", _estimate(0.14, 0.02), "below P5"),  # overlaps P5's interval [.145, .165]
-    ("P6", _estimate(0.01, 0.02), "non-zero"),
-    ("P8", SimpleNamespace(d=_estimate(0.14, 0.03), indirect=_estimate(0.1, 0.02)),
-     "at least"),
-    ("P8", SimpleNamespace(d=_estimate(0.23, 0.03), indirect=_estimate(0.01, 0.02)),
-     "indirect > 0"),
-    ("P5", {"forward_early": _estimate(0.05, 0.01)}, "sessions 1-7: overlap"),
-    ("P10", {"early_excess": _estimate(-0.1, 0.3)}, "improvement 1-8 - 1.5 x 9-16: at least"),
-    ("P12", {"excess": _estimate(-0.1, 0.3)}, "clinician slope - 2 x patient slope: at least"),
-    ("P12", _estimate(0.05, 0.1), "non-zero"),
-    ("P13", _estimate(0.005, 0.01), "non-zero"),
-    ("P14", {"intake_mean": _estimate(12.0, 0.5)}, "intake mean: overlap"),
-])
+@pytest.mark.parametrize(
+    ("pattern", "result", "failing"),
+    [
+        ("P2", _estimate(0.30, 0.01), "overlap"),
+        ("P5", _estimate(0.05, 0.06), "non-zero"),  # overlaps [.10, .21] but includes 0
+        ("P6", _estimate(0.14, 0.02), "below P5"),  # overlaps P5's interval [.145, .165]
+        ("P6", _estimate(0.01, 0.02), "non-zero"),
+        ("P8", SimpleNamespace(d=_estimate(0.14, 0.03), indirect=_estimate(0.1, 0.02)), "at least"),
+        (
+            "P8",
+            SimpleNamespace(d=_estimate(0.23, 0.03), indirect=_estimate(0.01, 0.02)),
+            "indirect > 0",
+        ),
+        ("P5", {"forward_early": _estimate(0.05, 0.01)}, "sessions 1-7: overlap"),
+        ("P10", {"early_excess": _estimate(-0.1, 0.3)}, "improvement 1-8 - 1.5 x 9-16: at least"),
+        ("P12", {"excess": _estimate(-0.1, 0.3)}, "clinician slope - 2 x patient slope: at least"),
+        ("P12", _estimate(0.05, 0.1), "non-zero"),
+        ("P13", _estimate(0.005, 0.01), "non-zero"),
+        ("P14", {"intake_mean": _estimate(12.0, 0.5)}, "intake mean: overlap"),
+    ],
+)
 def test_judge_fails_each_check(pattern, result, failing):
     targets, results = _results(**{pattern: result})
     verdict = {v.target.id: v for v in judge(targets, results)}[pattern]
@@ -269,8 +299,9 @@ def _values_at_targets() -> dict[str, float]:
         if t.centre is None and isinstance(t.high, float):
             values[pid] = t.low + t.scale
         for c in t.also:
-            values[f"{pid}.{c.estimate}"] = ((c.low + c.high) / 2 if c.low is not None
-                                             else (c.at_least or 0.0) + c.scale)
+            values[f"{pid}.{c.estimate}"] = (
+                (c.low + c.high) / 2 if c.low is not None else (c.at_least or 0.0) + c.scale
+            )
     return values
 
 
@@ -343,9 +374,17 @@ def test_calibration_moves_a_bad_start_towards_the_target(tmp_path):
     """From a dropout baseline far too high, the search brings P2 near its interval."""
     targets = {"P2": load_targets()["P2"]}
     dimensions = (Dimension("dropout_base", -12.0, -3.0),)
-    result = calibrate(tmp_path, screen_points=0, max_evaluations=24, starts=1,
-                       n_patients=1000, seed=3, dimensions=dimensions, targets=targets,
-                       start={"dropout_base": -3.5})
+    result = calibrate(
+        tmp_path,
+        screen_points=0,
+        max_evaluations=24,
+        starts=1,
+        n_patients=1000,
+        seed=3,
+        dimensions=dimensions,
+        targets=targets,
+        start={"dropout_base": -3.5},
+    )
     start = result.trace.iloc[0]
     assert start["distance:P2"] > 10  # most patients drop out
     assert result.chosen["dropout_base"] < -5.0
@@ -353,31 +392,53 @@ def test_calibration_moves_a_bad_start_towards_the_target(tmp_path):
 
 
 def test_calibration_smoke_writes_a_trace_and_never_ends_worse(tmp_path):
-    dimensions = (Dimension("dropout_base", -9.0, -5.0),
-                  Dimension("engagement_base", -3.0, 4.0, scenario="hypertension"))
-    result = calibrate(tmp_path, screen_points=3, max_evaluations=8, starts=1, n_patients=400,
-                       seed=3, dimensions=dimensions)
+    dimensions = (
+        Dimension("dropout_base", -9.0, -5.0),
+        Dimension("engagement_base", -3.0, 4.0, scenario="hypertension"),
+    )
+    result = calibrate(
+        tmp_path,
+        screen_points=3,
+        max_evaluations=8,
+        starts=1,
+        n_patients=400,
+        seed=3,
+        dimensions=dimensions,
+    )
     trace = pd.read_csv(tmp_path / "trace.csv")
     assert len(trace) == len(result.trace) >= 1 + 3
     assert list(trace["stage"].unique()) == ["start", "screen", "refine 0"]
-    assert {"dropout_base", "hypertension:engagement_base", "loss", "value:P1",
-            "distance:P9"} <= set(trace.columns)
+    assert {
+        "dropout_base",
+        "hypertension:engagement_base",
+        "loss",
+        "value:P1",
+        "distance:P9",
+    } <= set(trace.columns)
     assert trace["loss"].notna().all()
     assert result.loss <= result.start_loss
     assert result.loss == trace["loss"].min()
     chosen = tomllib.loads((tmp_path / "chosen.toml").read_text(encoding="utf-8"))
-    assert chosen["defaults"]["dropout_base"] == pytest.approx(result.chosen["dropout_base"],
-                                                               rel=1e-3)
+    assert chosen["defaults"]["dropout_base"] == pytest.approx(
+        result.chosen["dropout_base"], rel=1e-3
+    )
     assert set(chosen["scenarios"]["hypertension"]) == {"engagement_base"}
 
 
 def test_holdout_calibrates_without_the_fold_and_judges_it_at_full_rule(tmp_path):
-    from experiments.calibration import holdout
+    from experiments.science.calibration import holdout
 
     dimensions = (Dimension("dropout_base", -9.0, -6.0),)
-    table = holdout(tmp_path, folds=(("P2",), ("P7", "P14")), max_evaluations=4,
-                    n_patients=400, seed=3, validation_patients=400, validation_seed=5,
-                    dimensions=dimensions)
+    table = holdout(
+        tmp_path,
+        folds=(("P2",), ("P7", "P14")),
+        max_evaluations=4,
+        n_patients=400,
+        seed=3,
+        validation_patients=400,
+        validation_seed=5,
+        dimensions=dimensions,
+    )
     assert table[["fold", "pattern"]].values.tolist() == [[1, "P2"], [2, "P7"], [2, "P14"]]
     assert {"model", "model_low", "model_high", "passed", "checks"} <= set(table.columns)
     assert (table["model_low"] <= table["model"]).all()
@@ -397,10 +458,13 @@ def test_every_pattern_passes_at_other_seeds_at_full_size(seed):
     Seed 2026 is the documented run (docs/MODEL.md, section 10); these are the other four,
     with 300 bootstrap resamples instead of 1000 to keep the suite short.
     """
-    from experiments.resampling import Resampling
-    from experiments.validation import run_validation
+    from experiments.science.resampling import Resampling
+    from experiments.science.validation import run_validation
 
     validation = run_validation(20_000, seed, resampling=Resampling(n_resamples=300))
-    failing = {v.target.id: "; ".join(c.detail for c in v.checks if not c.passed)
-               for v in validation.verdicts if not v.passed}
+    failing = {
+        v.target.id: "; ".join(c.detail for c in v.checks if not c.passed)
+        for v in validation.verdicts
+        if not v.passed
+    }
     assert not failing, f"seed {seed}: {failing}"

@@ -16,13 +16,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from experiments.store import Store
-from experiments.studies.common import committed_parts, figure, markdown_table, save_figure
-from sim.io import write_text
+from experiments.runner.io import write_text
+from experiments.runner.store import Store
+from experiments.science.report import figure, markdown_table, save_figure
+from experiments.studies.common import committed_parts
 
-QUESTION = ("In a randomised trial of two techniques, what happens to the estimated technique "
-            "effect when the alliance is, or is not, taken into account, and when are the "
-            "arms delivered by different clinicians?")
+QUESTION = (
+    "In a randomised trial of two techniques, what happens to the estimated technique "
+    "effect when the alliance is, or is not, taken into account, and when are the "
+    "arms delivered by different clinicians?"
+)
 DESIGN_NAMES = {0: "randomised within caseloads", 1: "arms by clinician"}
 
 
@@ -51,24 +54,55 @@ def trial_estimates(dyads: pd.DataFrame) -> pd.DataFrame:
             beta, se = ols(y, x)
             dof = len(y) - x.shape[1]
             p = 2 * stats.t.sf(abs(beta[2] / se[2]), dof)
-            rows.append({"point_id": point, "rep": rep, "model": label,
-                         "effect": -beta[2], "se": se[2], "significant": p < 0.05})
+            rows.append(
+                {
+                    "point_id": point,
+                    "rep": rep,
+                    "model": label,
+                    "effect": -beta[2],
+                    "se": se[2],
+                    "significant": p < 0.05,
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def across_trials(estimates: pd.DataFrame, design: pd.DataFrame) -> pd.DataFrame:
     """Return, per design and model, the mean, spread, bias and power of the estimates."""
     e = estimates.merge(design, on="point_id")
-    truth = (e[(e["technique_by_clinician"] == 0) & (e["model"] == "without alliance")]
-             .groupby("technique_b_advantage")["effect"].mean().rename("true effect"))
+    truth = (
+        e[(e["technique_by_clinician"] == 0) & (e["model"] == "without alliance")]
+        .groupby("technique_b_advantage")["effect"]
+        .mean()
+        .rename("true effect")
+    )
     e = e.join(truth, on="technique_b_advantage")
-    table = e.groupby(["technique_b_advantage", "technique_by_clinician", "model"]).agg(
-        trials=("effect", "size"), mean=("effect", "mean"), spread=("effect", "std"),
-        truth=("true effect", "first"), significant=("significant", "mean")).reset_index()
+    table = (
+        e.groupby(["technique_b_advantage", "technique_by_clinician", "model"])
+        .agg(
+            trials=("effect", "size"),
+            mean=("effect", "mean"),
+            spread=("effect", "std"),
+            truth=("true effect", "first"),
+            significant=("significant", "mean"),
+        )
+        .reset_index()
+    )
     table["bias"] = table["mean"] - table["truth"]
     table["design"] = table["technique_by_clinician"].map(DESIGN_NAMES)
-    return table[["technique_b_advantage", "design", "model", "trials", "truth", "mean", "bias",
-                  "spread", "significant"]]
+    return table[
+        [
+            "technique_b_advantage",
+            "design",
+            "model",
+            "trials",
+            "truth",
+            "mean",
+            "bias",
+            "spread",
+            "significant",
+        ]
+    ]
 
 
 def answer(table: pd.DataFrame) -> str:
@@ -81,18 +115,20 @@ def answer(table: pd.DataFrame) -> str:
     def narrower(rows: pd.DataFrame) -> float:
         return 1 - rows.loc["with alliance", "spread"] / rows.loc["without alliance", "spread"]
 
-    return (f"With patients randomised within caseloads, a trial's estimate of the technique "
-            f"effect (true {within.loc['without alliance', 'truth']:.2f} PHQ-9 points) varied "
-            f"between trials with SD {within.loc['without alliance', 'spread']:.2f} without the "
-            f"alliance and {within.loc['with alliance', 'spread']:.2f} with it "
-            f"({narrower(within):.0%} narrower), and its mean moved by "
-            f"{within.loc['with alliance', 'bias']:+.2f} points when the alliance was "
-            f"controlled. When each clinician delivered one technique, the spread was "
-            f"{by_clin.loc['without alliance', 'spread']:.2f} without and "
-            f"{by_clin.loc['with alliance', 'spread']:.2f} with the alliance, and with no true "
-            f"difference {null.loc[('arms by clinician', 'without alliance'), 'significant']:.0%}"
-            f" of trials declared one (p < .05) without the alliance against "
-            f"{null.loc[('arms by clinician', 'with alliance'), 'significant']:.0%} with it.")
+    return (
+        f"With patients randomised within caseloads, a trial's estimate of the technique "
+        f"effect (true {within.loc['without alliance', 'truth']:.2f} PHQ-9 points) varied "
+        f"between trials with SD {within.loc['without alliance', 'spread']:.2f} without the "
+        f"alliance and {within.loc['with alliance', 'spread']:.2f} with it "
+        f"({narrower(within):.0%} narrower), and its mean moved by "
+        f"{within.loc['with alliance', 'bias']:+.2f} points when the alliance was "
+        f"controlled. When each clinician delivered one technique, the spread was "
+        f"{by_clin.loc['without alliance', 'spread']:.2f} without and "
+        f"{by_clin.loc['with alliance', 'spread']:.2f} with the alliance, and with no true "
+        f"difference {null.loc[('arms by clinician', 'without alliance'), 'significant']:.0%}"
+        f" of trials declared one (p < .05) without the alliance against "
+        f"{null.loc[('arms by clinician', 'with alliance'), 'significant']:.0%} with it."
+    )
 
 
 def report(root: Path) -> Path:
@@ -111,8 +147,12 @@ def report(root: Path) -> Path:
     for ax, (flag, name) in zip(axes, DESIGN_NAMES.items(), strict=True):
         for model, rows in e[e["technique_by_clinician"] == flag].groupby("model"):
             ax.hist(rows["effect"], bins=30, alpha=0.5, label=model)
-        ax.axvline(table.loc[table["technique_b_advantage"] > 0, "truth"].iloc[0], color="k",
-                   ls="--", label="true effect")
+        ax.axvline(
+            table.loc[table["technique_b_advantage"] > 0, "truth"].iloc[0],
+            color="k",
+            ls="--",
+            label="true effect",
+        )
         ax.set_title(name)
         ax.set_xlabel("estimated technique effect (PHQ-9 points, B better = positive)")
         ax.set_ylabel("trials")

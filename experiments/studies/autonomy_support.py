@@ -4,9 +4,9 @@ Self-determination theory's process model (Ng et al. 2012): autonomy support fee
 needs feed internalised (autonomous) motivation, and internalisation carries adherence. The
 design (``experiments/configs/autonomy_support.toml``) sets every clinician of a clinic to the
 same two traits, collaboration (shared goals, autonomy support) and pressure (directiveness), at
-the two arms of pattern P8 in ``experiments/targets.toml``; the report gives adherence, the
+the two arms of pattern P8 in ``experiments/science/targets.toml``; the report gives adherence, the
 needs and internalisation per arm, and the effect with its mediation through internalisation,
-computed by :func:`experiments.analysis.autonomy_support_effect` (Sheeran et al. 2020).
+computed by :func:`experiments.science.analysis.autonomy_support_effect` (Sheeran et al. 2020).
 """
 
 from __future__ import annotations
@@ -15,14 +15,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from experiments.analysis import adherent_share, autonomy_support_effect
-from experiments.store import Store
-from experiments.studies.common import committed_parts, figure, markdown_table, save_figure
-from sim.io import write_text
+from experiments.runner.io import write_text
+from experiments.runner.store import Store
+from experiments.science.analysis import adherent_share, autonomy_support_effect
+from experiments.science.report import figure, markdown_table, save_figure
+from experiments.studies.common import committed_parts
 
-QUESTION = ("Do autonomy-supportive clinicians, rather than directive ones, improve patients' "
-            "adherence to antihypertensive medication, and is the effect carried by "
-            "internalised motivation?")
+QUESTION = (
+    "Do autonomy-supportive clinicians, rather than directive ones, improve patients' "
+    "adherence to antihypertensive medication, and is the effect carried by "
+    "internalised motivation?"
+)
 ARMS = ("supportive", "directive")
 NEEDS = ("need_autonomy", "need_competence", "need_relatedness", "internalisation")
 
@@ -30,15 +33,18 @@ NEEDS = ("need_autonomy", "need_competence", "need_relatedness", "internalisatio
 def arm_of(design: pd.DataFrame) -> pd.Series:
     """Return each design point's arm: the one with more collaboration is supportive."""
     supportive = design["collaboration"] == design["collaboration"].max()
-    return pd.Series(["supportive" if s else "directive" for s in supportive],
-                     index=design["point_id"])
+    return pd.Series(
+        ["supportive" if s else "directive" for s in supportive], index=design["point_id"]
+    )
 
 
 def last_sessions(root: Path) -> pd.DataFrame:
     """Return each patient's last attended session (adherence and needs at the end)."""
     keys = ["point_id", "rep", "clinician_id", "patient_id"]
-    parts = [s.sort_values([*keys, "session"]).drop_duplicates(keys, keep="last")
-             for s in committed_parts(root, "sessions")]
+    parts = [
+        s.sort_values([*keys, "session"]).drop_duplicates(keys, keep="last")
+        for s in committed_parts(root, "sessions")
+    ]
     return pd.concat(parts, ignore_index=True)
 
 
@@ -52,25 +58,37 @@ def report(root: Path) -> Path:
     dyads["arm"] = dyads["point_id"].map(arms)
     last = last_sessions(root)
     last["arm"] = last["point_id"].map(arms)
-    effect = autonomy_support_effect(dyads[dyads["arm"] == "supportive"],
-                                     dyads[dyads["arm"] == "directive"])
+    effect = autonomy_support_effect(
+        dyads[dyads["arm"] == "supportive"], dyads[dyads["arm"] == "directive"]
+    )
     adherent = {arm: adherent_share(last[last["arm"] == arm]) for arm in ARMS}
 
     rows = []
     for arm in ARMS:
         d, end = dyads[dyads["arm"] == arm], last[last["arm"] == arm]
         a = adherent[arm]
-        rows.append({"arm": arm, "patients": len(d),
-                     "adherence (mean doses taken)": d["engagement_mean"].mean(),
-                     "adherent at the end": f"{a.value:.1%} [{a.low:.1%}, {a.high:.1%}]",
-                     **{name.replace("_", " "): end[name].mean() for name in NEEDS},
-                     "dropout": (d["status"].astype(str) == "dropped_out").mean()})
+        rows.append(
+            {
+                "arm": arm,
+                "patients": len(d),
+                "adherence (mean doses taken)": d["engagement_mean"].mean(),
+                "adherent at the end": f"{a.value:.1%} [{a.low:.1%}, {a.high:.1%}]",
+                **{name.replace("_", " "): end[name].mean() for name in NEEDS},
+                "dropout": (d["status"].astype(str) == "dropped_out").mean(),
+            }
+        )
     table = pd.DataFrame(rows)
-    effects = pd.DataFrame([
-        {"effect": name.replace("_", " "), "value": e.value, "low": e.low, "high": e.high}
-        for name, e in (("total (d)", effect.d), ("indirect, via internalisation",
-                                                  effect.indirect),
-                        ("direct", effect.direct), ("share mediated", effect.share_mediated))])
+    effects = pd.DataFrame(
+        [
+            {"effect": name.replace("_", " "), "value": e.value, "low": e.low, "high": e.high}
+            for name, e in (
+                ("total (d)", effect.d),
+                ("indirect, via internalisation", effect.indirect),
+                ("direct", effect.direct),
+                ("share mediated", effect.share_mediated),
+            )
+        ]
+    )
 
     fig = figure(10, 4)
     axes = fig.subplots(1, 2)
@@ -78,8 +96,9 @@ def report(root: Path) -> Path:
     means.T.plot.bar(ax=axes[0], rot=20)
     axes[0].set_ylabel("mean at the last visit (0-1)")
     for arm in ARMS:
-        axes[1].hist(dyads.loc[dyads["arm"] == arm, "engagement_mean"], bins=30, alpha=0.5,
-                     label=arm)
+        axes[1].hist(
+            dyads.loc[dyads["arm"] == arm, "engagement_mean"], bins=30, alpha=0.5, label=arm
+        )
     axes[1].set_xlabel("adherence: mean share of doses taken")
     axes[1].set_ylabel("patients")
     axes[1].legend()
@@ -96,10 +115,10 @@ def report(root: Path) -> Path:
 ## Design
 
 Scenario `{spec.get("scenario")}`; every clinician of a clinic is autonomy-supportive
-(collaboration {design["collaboration"].max():g}, pressure {design.loc[
-    design["collaboration"].idxmax(), "pressure"]:g}) or directive (collaboration
-{design["collaboration"].min():g}, pressure {design.loc[
-    design["collaboration"].idxmin(), "pressure"]:g}), the arms of pattern P8;
+(collaboration {design["collaboration"].max():g}, pressure {
+        design.loc[design["collaboration"].idxmax(), "pressure"]:g}) or directive (collaboration
+{design["collaboration"].min():g}, pressure {
+        design.loc[design["collaboration"].idxmin(), "pressure"]:g}), the arms of pattern P8;
 {spec.get("replicates")} clinics per arm, {len(dyads):,} patients. Effects are in units of the
 pooled SD of adherence (Cohen's d), with the mediation a x b through internalisation; 95%
 intervals from a bootstrap over clinicians.

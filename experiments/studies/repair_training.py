@@ -12,20 +12,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from experiments.store import Store
-from experiments.studies.common import (
-    committed_parts,
-    figure,
-    interval,
-    markdown_table,
-    save_figure,
-)
-from experiments.summarize import summarize
-from sim.io import write_text
+from experiments.runner.io import write_text
+from experiments.runner.store import Store
+from experiments.science.report import figure, interval, markdown_table, save_figure
+from experiments.science.summarize import summarize
+from experiments.studies.common import committed_parts
 
-QUESTION = ("Does training a clinic's clinicians in rupture resolution (noticing ruptures and "
-            "repairing them by metacommunication) reduce dropout and improve outcomes, and how "
-            "much does it matter when the training comes?")
+QUESTION = (
+    "Does training a clinic's clinicians in rupture resolution (noticing ruptures and "
+    "repairing them by metacommunication) reduce dropout and improve outcomes, and how "
+    "much does it matter when the training comes?"
+)
 
 
 def arm_name(training_session: float) -> str:
@@ -40,14 +37,17 @@ def per_session(root: Path) -> pd.DataFrame:
     for sessions in committed_parts(root, "sessions"):
         ruptures = sessions[sessions["rupture"] != "none"]
         part = ruptures.groupby(["point_id", "session"])[
-            ["rupture_detected", "rupture_repaired"]].agg(["sum", "count"])
+            ["rupture_detected", "rupture_repaired"]
+        ].agg(["sum", "count"])
         total = part if total is None else total.add(part, fill_value=0)
     if total is None:
         raise FileNotFoundError(f"'{root}' holds no recorded sessions")
-    shares = pd.DataFrame({
-        "noticed": total[("rupture_detected", "sum")] / total[("rupture_detected", "count")],
-        "repaired": total[("rupture_repaired", "sum")] / total[("rupture_repaired", "count")],
-    }).reset_index()
+    shares = pd.DataFrame(
+        {
+            "noticed": total[("rupture_detected", "sum")] / total[("rupture_detected", "count")],
+            "repaired": total[("rupture_repaired", "sum")] / total[("rupture_repaired", "count")],
+        }
+    ).reset_index()
     shares["arm"] = shares["point_id"].map(design["training_session"]).map(arm_name)
     return shares
 
@@ -62,13 +62,15 @@ def answer(summary: pd.DataFrame) -> str:
     early_gain = base["dropout_rate"] - early["dropout_rate"]
     late_gain = base["dropout_rate"] - late["dropout_rate"]
     share = late_gain / early_gain if early_gain else float("nan")
-    return (f"Training from session {early['training_session']:g} {verb} dropout from "
-            f"{base['dropout_rate']:.1%} to {early['dropout_rate']:.1%} and changed the mean "
-            f"PHQ-9 improvement from {base['symptom_change']:.2f} to "
-            f"{early['symptom_change']:.2f} points. Training from session "
-            f"{late['training_session']:g} gave {late['dropout_rate']:.1%} dropout and "
-            f"{late['symptom_change']:.2f} points: {share:.0%} of the reduction in dropout that "
-            f"training from the start achieved.")
+    return (
+        f"Training from session {early['training_session']:g} {verb} dropout from "
+        f"{base['dropout_rate']:.1%} to {early['dropout_rate']:.1%} and changed the mean "
+        f"PHQ-9 improvement from {base['symptom_change']:.2f} to "
+        f"{early['symptom_change']:.2f} points. Training from session "
+        f"{late['training_session']:g} gave {late['dropout_rate']:.1%} dropout and "
+        f"{late['symptom_change']:.2f} points: {share:.0%} of the reduction in dropout that "
+        f"training from the start achieved."
+    )
 
 
 def report(root: Path) -> Path:
@@ -90,15 +92,33 @@ def report(root: Path) -> Path:
     figure_path = save_figure(fig, root / "figures" / "repair_training.png")
 
     table = summary.assign(
-        dropout=[interval(*r, scale=100) for r in zip(
-            summary["dropout_rate"], summary["dropout_rate_low"], summary["dropout_rate_high"],
-            strict=True)],
-        improvement=[interval(*r, fmt=".2f") for r in zip(
-            summary["symptom_change"], summary["symptom_change_low"],
-            summary["symptom_change_high"], strict=True)],
-        repaired=[interval(*r, scale=100) for r in zip(
-            summary["repaired_share"], summary["repaired_share_low"],
-            summary["repaired_share_high"], strict=True)],
+        dropout=[
+            interval(*r, scale=100)
+            for r in zip(
+                summary["dropout_rate"],
+                summary["dropout_rate_low"],
+                summary["dropout_rate_high"],
+                strict=True,
+            )
+        ],
+        improvement=[
+            interval(*r, fmt=".2f")
+            for r in zip(
+                summary["symptom_change"],
+                summary["symptom_change_low"],
+                summary["symptom_change_high"],
+                strict=True,
+            )
+        ],
+        repaired=[
+            interval(*r, scale=100)
+            for r in zip(
+                summary["repaired_share"],
+                summary["repaired_share_low"],
+                summary["repaired_share_high"],
+                strict=True,
+            )
+        ],
     )[["arm", "replicates", "dropout", "improvement", "repaired", "wai_early"]]
     fixed = spec.get("fixed", {})
     text = f"""# Rupture-resolution training

@@ -13,14 +13,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from experiments.store import Store
-from experiments.studies.common import committed_parts, figure, markdown_table, save_figure
-from sim.batch import KEY_COLUMNS
-from sim.io import write_text
-from sim.plots import RUPTURE_COLOURS
+from experiments.runner.io import write_text
+from experiments.runner.store import Store
+from experiments.science.plots import RUPTURE_COLOURS
+from experiments.science.report import figure, markdown_table, save_figure
+from experiments.studies.common import committed_parts
+from sim.core.batch import KEY_COLUMNS
 
-QUESTION = ("Withdrawal or confrontation: how often does each occur, how often is it noticed "
-            "and repaired, and what does each do to the bond, dropout and outcome when missed?")
+QUESTION = (
+    "Withdrawal or confrontation: how often does each occur, how often is it noticed "
+    "and repaired, and what does each do to the bond, dropout and outcome when missed?"
+)
 TYPES = ("withdrawal", "confrontation")
 
 
@@ -45,8 +48,10 @@ def rupture_events(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         sessions = sessions.sort_values([*keys, "session"])
         previous_bond = sessions.groupby(keys, sort=False)["bond"].shift(1)
         ruptured = sessions["rupture"] != "none"
-        rows = sessions.loc[ruptured, [*keys, "session", "rupture", "rupture_detected",
-                                       "rupture_repaired", "status"]].copy()
+        rows = sessions.loc[
+            ruptured,
+            [*keys, "session", "rupture", "rupture_detected", "rupture_repaired", "status"],
+        ].copy()
         rows["bond_change"] = (sessions["bond"] - previous_bond)[ruptured]
         rows["dropped"] = rows.pop("status").astype(str) == "dropped_out"
         rows["type"] = rows.pop("rupture").astype(str)
@@ -61,7 +66,8 @@ def rupture_events(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     events_frame = pd.concat(events, ignore_index=True).join(design, on="point_id")
     per_patient = pd.concat(patients)
     runs = pd.concat(committed_parts(root, "runs")).set_index(keys)[
-        ["symptom_score_post", "sessions", "repaired"]]
+        ["symptom_score_post", "sessions", "repaired"]
+    ]
     per_patient = per_patient.join(runs).reset_index().join(design, on="point_id")
     return events_frame, per_patient
 
@@ -72,17 +78,19 @@ def by_type(events: pd.DataFrame, sessions: int) -> pd.DataFrame:
     for kind in TYPES:
         e = events[events["type"] == kind]
         missed, repaired = e[~e["rupture_repaired"]], e[e["rupture_repaired"]]
-        rows.append({
-            "type": kind,
-            "per 100 sessions": 100 * len(e) / sessions,
-            "noticed": e["rupture_detected"].mean(),
-            "repaired": e["rupture_repaired"].mean(),
-            "repaired when noticed": e.loc[e["rupture_detected"], "rupture_repaired"].mean(),
-            "bond change, missed": missed["bond_change"].mean(),
-            "bond change, repaired": repaired["bond_change"].mean(),
-            "dropout after, missed": missed["dropped"].mean(),
-            "dropout after, repaired": repaired["dropped"].mean(),
-        })
+        rows.append(
+            {
+                "type": kind,
+                "per 100 sessions": 100 * len(e) / sessions,
+                "noticed": e["rupture_detected"].mean(),
+                "repaired": e["rupture_repaired"].mean(),
+                "repaired when noticed": e.loc[e["rupture_detected"], "rupture_repaired"].mean(),
+                "bond change, missed": missed["bond_change"].mean(),
+                "bond change, repaired": repaired["bond_change"].mean(),
+                "dropout after, missed": missed["dropped"].mean(),
+                "dropout after, repaired": repaired["dropped"].mean(),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -98,25 +106,35 @@ def outcome_effects(patients: pd.DataFrame) -> pd.DataFrame:
     import statsmodels.api as sm
 
     data = patients.dropna(subset=["intake", "symptom_score_post"])
-    groups = data["point_id"].astype(str) + "-" + data["rep"].astype(str) + "-" + \
-        data["clinician_id"].astype(str)
+    groups = (
+        data["point_id"].astype(str)
+        + "-"
+        + data["rep"].astype(str)
+        + "-"
+        + data["clinician_id"].astype(str)
+    )
     x = sm.add_constant(data[["intake", "sessions", "repaired", *TYPES]].astype(float))
     fit = sm.OLS(data["symptom_score_post"].astype(float), x).fit(
-        cov_type="cluster", cov_kwds={"groups": pd.factorize(groups)[0]})
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(groups)[0]}
+    )
     ci = fit.conf_int()
-    return pd.DataFrame({"missed rupture": list(TYPES),
-                         "PHQ-9 points": [fit.params[t] for t in TYPES],
-                         "low": [ci.loc[t, 0] for t in TYPES],
-                         "high": [ci.loc[t, 1] for t in TYPES]})
+    return pd.DataFrame(
+        {
+            "missed rupture": list(TYPES),
+            "PHQ-9 points": [fit.params[t] for t in TYPES],
+            "low": [ci.loc[t, 0] for t in TYPES],
+            "high": [ci.loc[t, 1] for t in TYPES],
+        }
+    )
 
 
 def _figure(events: pd.DataFrame, path: Path) -> Path:
     fig = figure(10, 4)
     axes = fig.subplots(1, 2)
-    share = events.groupby("hostility")["type"].apply(
-        lambda t: (t == "confrontation").mean())
-    axes[0].bar([f"{h:g}" for h in share.index], share.to_numpy(),
-                color=RUPTURE_COLOURS["confrontation"])
+    share = events.groupby("hostility")["type"].apply(lambda t: (t == "confrontation").mean())
+    axes[0].bar(
+        [f"{h:g}" for h in share.index], share.to_numpy(), color=RUPTURE_COLOURS["confrontation"]
+    )
     axes[0].set_xlabel("patients' hostility (median)")
     axes[0].set_ylabel("share of ruptures that are confrontations")
     noticed = events.groupby(["attunement", "type"])["rupture_detected"].mean().unstack()
@@ -133,16 +151,18 @@ def answer(types: pd.DataFrame, effects: pd.DataFrame) -> str:
     c = types.set_index("type").loc["confrontation"]
     more = "more" if w["per 100 sessions"] > c["per 100 sessions"] else "less"
     e = effects.set_index("missed rupture")["PHQ-9 points"]
-    return (f"Withdrawals were {more} frequent than confrontations "
-            f"({w['per 100 sessions']:.1f} against {c['per 100 sessions']:.1f} per 100 "
-            f"sessions) and were noticed in {w['noticed']:.0%} of cases against "
-            f"{c['noticed']:.0%}. A missed withdrawal changed the bond by "
-            f"{w['bond change, missed']:+.3f} and was followed by dropout in "
-            f"{w['dropout after, missed']:.1%} of cases, a missed confrontation by "
-            f"{c['bond change, missed']:+.3f} and {c['dropout after, missed']:.1%}; at equal "
-            f"intake and length of treatment, each missed withdrawal changed the post-treatment "
-            f"PHQ-9 by {e['withdrawal']:+.2f} points and each missed confrontation by "
-            f"{e['confrontation']:+.2f}.")
+    return (
+        f"Withdrawals were {more} frequent than confrontations "
+        f"({w['per 100 sessions']:.1f} against {c['per 100 sessions']:.1f} per 100 "
+        f"sessions) and were noticed in {w['noticed']:.0%} of cases against "
+        f"{c['noticed']:.0%}. A missed withdrawal changed the bond by "
+        f"{w['bond change, missed']:+.3f} and was followed by dropout in "
+        f"{w['dropout after, missed']:.1%} of cases, a missed confrontation by "
+        f"{c['bond change, missed']:+.3f} and {c['dropout after, missed']:.1%}; at equal "
+        f"intake and length of treatment, each missed withdrawal changed the post-treatment "
+        f"PHQ-9 by {e['withdrawal']:+.2f} points and each missed confrontation by "
+        f"{e['confrontation']:+.2f}."
+    )
 
 
 def report(root: Path) -> Path:
@@ -154,9 +174,16 @@ def report(root: Path) -> Path:
     types = by_type(events, sessions)
     effects = outcome_effects(patients)
     figure_path = _figure(events, root / "figures" / "rupture_types.png")
-    per_point = events.groupby(["hostility", "attunement", "type"]).agg(
-        ruptures=("session", "size"), noticed=("rupture_detected", "mean"),
-        repaired=("rupture_repaired", "mean"), dropped=("dropped", "mean")).reset_index()
+    per_point = (
+        events.groupby(["hostility", "attunement", "type"])
+        .agg(
+            ruptures=("session", "size"),
+            noticed=("rupture_detected", "mean"),
+            repaired=("rupture_repaired", "mean"),
+            dropped=("dropped", "mean"),
+        )
+        .reset_index()
+    )
     text = f"""# Rupture types: withdrawal and confrontation
 
 ## Question

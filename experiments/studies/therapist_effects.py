@@ -17,36 +17,43 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from experiments.multilevel import icc1
-from experiments.store import Store
-from experiments.studies.common import committed_parts, figure, markdown_table, save_figure
-from sim.io import write_text
+from experiments.runner.io import write_text
+from experiments.runner.store import Store
+from experiments.science.multilevel import icc1
+from experiments.science.report import figure, markdown_table, save_figure
+from experiments.studies.common import committed_parts
 
-QUESTION = ("How much of the outcome's variance lies between clinicians as they differ more, "
-            "and is it the clinician's or the patient's part of the alliance that predicts "
-            "outcome?")
+QUESTION = (
+    "How much of the outcome's variance lies between clinicians as they differ more, "
+    "and is it the clinician's or the patient's part of the alliance that predicts "
+    "outcome?"
+)
 CLINIC = ["point_id", "rep"]
 CLINICIAN = [*CLINIC, "clinician_id"]
 
 
 def residualised_outcome(dyads: pd.DataFrame) -> pd.Series:
     """Return post-treatment PHQ-9 residualised on intake (OLS per clinic; lower = better)."""
+
     def residual(group: pd.DataFrame) -> pd.Series:
-        slope, intercept = np.polyfit(group["symptom_score_intake"], group["symptom_score_post"],
-                                      1)
+        slope, intercept = np.polyfit(group["symptom_score_intake"], group["symptom_score_post"], 1)
         return group["symptom_score_post"] - (intercept + slope * group["symptom_score_intake"])
 
-    return dyads.groupby(CLINIC, group_keys=False)[["symptom_score_intake",
-                                                    "symptom_score_post"]].apply(residual)
+    return dyads.groupby(CLINIC, group_keys=False)[
+        ["symptom_score_intake", "symptom_score_post"]
+    ].apply(residual)
 
 
 def clinic_iccs(dyads: pd.DataFrame) -> pd.DataFrame:
     """Return the ICC of residualised outcome for every clinic."""
     d = dyads.dropna(subset=["symptom_score_intake", "symptom_score_post"]).copy()
     d["outcome"] = residualised_outcome(d)
-    return (d.groupby(CLINIC).apply(lambda c: icc1(c["outcome"], c["clinician_id"]),
-                                    include_groups=False)
-            .rename("icc").reset_index())
+    return (
+        d.groupby(CLINIC)
+        .apply(lambda c: icc1(c["outcome"], c["clinician_id"]), include_groups=False)
+        .rename("icc")
+        .reset_index()
+    )
 
 
 def alliance_levels(dyads: pd.DataFrame) -> pd.DataFrame:
@@ -67,13 +74,20 @@ def alliance_levels(dyads: pd.DataFrame) -> pd.DataFrame:
     for point, group in d.groupby("point_id"):
         x = sm.add_constant(group[["symptom_score_intake", "clinician_level", "patient_level"]])
         clusters = pd.factorize(group[CLINICIAN].astype(str).agg("-".join, axis=1))[0]
-        fit = sm.OLS(group["symptom_score_post"], x).fit(cov_type="cluster",
-                                                         cov_kwds={"groups": clusters})
+        fit = sm.OLS(group["symptom_score_post"], x).fit(
+            cov_type="cluster", cov_kwds={"groups": clusters}
+        )
         ci = fit.conf_int()
         for level in ("clinician_level", "patient_level"):
-            rows.append({"point_id": point, "level": level.replace("_", " "),
-                         "PHQ-9 per WAI point": fit.params[level],
-                         "low": ci.loc[level, 0], "high": ci.loc[level, 1]})
+            rows.append(
+                {
+                    "point_id": point,
+                    "level": level.replace("_", " "),
+                    "PHQ-9 per WAI point": fit.params[level],
+                    "low": ci.loc[level, 0],
+                    "high": ci.loc[level, 1],
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -92,24 +106,36 @@ def report(root: Path) -> Path:
     dyads = pd.concat(committed_parts(root, "runs"), ignore_index=True)
     iccs = clinic_iccs(dyads).merge(design[["point_id", "spread"]], on="point_id")
     icc_table = pd.DataFrame(
-        [(spread, *_mean_ci(group["icc"].to_numpy())) for spread, group in
-         iccs.groupby("spread")], columns=["clinician spread", "ICC", "low", "high"])
+        [(spread, *_mean_ci(group["icc"].to_numpy())) for spread, group in iccs.groupby("spread")],
+        columns=["clinician spread", "ICC", "low", "high"],
+    )
     levels = alliance_levels(dyads).merge(design[["point_id", "spread"]], on="point_id")
     levels = levels.rename(columns={"spread": "clinician spread"}).drop(columns="point_id")
     levels = levels[["clinician spread", "level", "PHQ-9 per WAI point", "low", "high"]]
 
     fig = figure(10, 4)
     axes = fig.subplots(1, 2)
-    axes[0].errorbar(icc_table["clinician spread"], icc_table["ICC"],
-                     yerr=[icc_table["ICC"] - icc_table["low"],
-                           icc_table["high"] - icc_table["ICC"]], marker="o", capsize=3)
+    axes[0].errorbar(
+        icc_table["clinician spread"],
+        icc_table["ICC"],
+        yerr=[icc_table["ICC"] - icc_table["low"], icc_table["high"] - icc_table["ICC"]],
+        marker="o",
+        capsize=3,
+    )
     axes[0].set_xlabel("spread of clinician traits (logit sd)")
     axes[0].set_ylabel("ICC of residualised outcome")
     for level, group in levels.groupby("level"):
-        axes[1].errorbar(group["clinician spread"], group["PHQ-9 per WAI point"],
-                         yerr=[group["PHQ-9 per WAI point"] - group["low"],
-                               group["high"] - group["PHQ-9 per WAI point"]],
-                         marker="o", capsize=3, label=level)
+        axes[1].errorbar(
+            group["clinician spread"],
+            group["PHQ-9 per WAI point"],
+            yerr=[
+                group["PHQ-9 per WAI point"] - group["low"],
+                group["high"] - group["PHQ-9 per WAI point"],
+            ],
+            marker="o",
+            capsize=3,
+            label=level,
+        )
     axes[1].axhline(0, color="0.6", lw=0.8)
     axes[1].set_xlabel("spread of clinician traits (logit sd)")
     axes[1].set_ylabel("post PHQ-9 per WAI point (negative = better)")

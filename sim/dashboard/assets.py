@@ -23,11 +23,12 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from sim.cli import UsageError
+from sim.dashboard.errors import DashboardError
 
 _CDN_REFERENCE = re.compile(r"\{\{\s*cdn\s*\}\}/((?:@[\w.-]+/)?[\w.-]+@[\w.+-]+)/([\w./{}-]+)")
 _GET_CDN_REFERENCE = re.compile(
-    r"\$\{this\.getCdn\(\)\}/((?:@[\w.-]+/)?[\w.-]+@[\w.+-]+)/([\w./-]+)")
+    r"\$\{this\.getCdn\(\)\}/((?:@[\w.-]+/)?[\w.-]+@[\w.+-]+)/([\w./-]+)"
+)
 
 
 def cache_dir() -> Path:
@@ -36,8 +37,10 @@ def cache_dir() -> Path:
     from solara.server import settings
 
     if not solara.settings.assets.proxy:
-        raise UsageError("Solara's CDN proxy is off (SOLARA_ASSETS_PROXY=false); the page would "
-                         "load its files from the CDN directly")
+        raise DashboardError(
+            "Solara's CDN proxy is off (SOLARA_ASSETS_PROXY=false); the page would "
+            "load its files from the CDN directly"
+        )
     return Path(settings.assets.proxy_cache_dir)
 
 
@@ -86,13 +89,20 @@ def missing(directory: Path | None = None) -> dict[str, list[str]]:
 def _npm_pack(spec: str, workdir: Path) -> Path:
     npm = shutil.which("npm")
     if npm is None:
-        raise UsageError("npm is not installed; install Node.js and npm to fetch the dashboard's "
-                         "page files, or give the machine access to a CDN")
-    result = subprocess.run([npm, "pack", "--json", "--pack-destination", str(workdir), spec],
-                            capture_output=True, text=True, cwd=workdir, check=False)
+        raise DashboardError(
+            "npm is not installed; install Node.js and npm to fetch the dashboard's "
+            "page files, or give the machine access to a CDN"
+        )
+    result = subprocess.run(
+        [npm, "pack", "--json", "--pack-destination", str(workdir), spec],
+        capture_output=True,
+        text=True,
+        cwd=workdir,
+        check=False,
+    )
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise UsageError(f"npm pack {spec} failed: {last}")
+        raise DashboardError(f"npm pack {spec} failed: {last}")
     return workdir / json.loads(result.stdout)[0]["filename"]
 
 
@@ -138,7 +148,7 @@ def ensure_frontend_assets(directory: Path | None = None) -> list[str]:
 
     Raises
     ------
-    UsageError
+    DashboardError
         If npm is missing or a package cannot be fetched.
     """
     directory = cache_dir() if directory is None else directory
@@ -153,7 +163,7 @@ def ensure_frontend_assets(directory: Path | None = None) -> list[str]:
             _unpack(_npm_pack(package, Path(work)), target)
     still = missing(directory)
     if still:
-        raise UsageError(f"after npm pack, files are still missing: {still}")
+        raise DashboardError(f"after npm pack, files are still missing: {still}")
     return list(absent)
 
 
@@ -161,12 +171,15 @@ def main() -> int:
     """Fetch the page files if missing; print what was done."""
     try:
         fetched = ensure_frontend_assets()
-    except UsageError as exc:
+    except DashboardError as exc:
         print(f"dashboard assets: error: {exc}", file=sys.stderr)
         return 2
     where = cache_dir()
-    print(f"fetched {', '.join(fetched)} into {where}" if fetched
-          else f"all dashboard page files are in {where}")
+    print(
+        f"fetched {', '.join(fetched)} into {where}"
+        if fetched
+        else f"all dashboard page files are in {where}"
+    )
     return 0
 
 

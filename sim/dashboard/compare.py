@@ -14,8 +14,20 @@ from typing import Any
 
 from sim.dashboard.model import LABELS
 
-PANEL_FIELDS = ("goal", "task", "bond", "alliance", "strain", "engagement", "symptom_score",
-                "internalisation", "rupture", "rupture_detected", "rupture_repaired", "status")
+PANEL_FIELDS = (
+    "goal",
+    "task",
+    "bond",
+    "alliance",
+    "strain",
+    "engagement",
+    "symptom_score",
+    "internalisation",
+    "rupture",
+    "rupture_detected",
+    "rupture_repaired",
+    "status",
+)
 """The fields the compare card's charts and sentence read."""
 
 Rows = Sequence[Mapping[str, Any]]
@@ -28,7 +40,8 @@ def _same(a: Any, b: Any) -> bool:
 def runs_identical(low: Rows, high: Rows) -> bool:
     """Return whether the two runs have the same rows in every field the card shows."""
     return len(low) == len(high) and all(
-        _same(a[name], b[name]) for a, b in zip(low, high, strict=True) for name in PANEL_FIELDS)
+        _same(a[name], b[name]) for a, b in zip(low, high, strict=True) for name in PANEL_FIELDS
+    )
 
 
 def _ruptures(rows: Rows) -> list[Mapping[str, Any]]:
@@ -54,8 +67,9 @@ def why_identical(contrast: str, low: Rows, high: Rows, attunement: float) -> st
     if not runs_identical(low, high):
         return ""
     if len(low) <= 1:
-        return ("Both runs start from the same intake: the same patient. Press Step to see "
-                "them part.")
+        return (
+            "Both runs start from the same intake: the same patient. Press Step to see them part."
+        )
     name = LABELS[contrast].lower()
     ruptures = _ruptures(low)
     if contrast == "repair_skill":
@@ -63,38 +77,50 @@ def why_identical(contrast: str, low: Rows, high: Rows, attunement: float) -> st
         if not ruptures:
             reason = "no rupture has happened yet"
         elif noticed == 0:
-            reason = (f"the {_plural(len(ruptures), 'rupture')} so far went unnoticed "
-                      f"(attunement {attunement:.2f}; withdrawals are quiet)")
+            reason = (
+                f"the {_plural(len(ruptures), 'rupture')} so far went unnoticed "
+                f"(attunement {attunement:.2f}; withdrawals are quiet)"
+            )
         else:
             reason = "the noticed ruptures went the same way in both runs"
-        return (f"The two runs are identical so far: repair skill acts only when the clinician "
-                f"notices a rupture, and {reason}. Raise attunement and press Reset, or compare "
-                "clinicians differing in attunement or pressure.")
+        return (
+            f"The two runs are identical so far: repair skill acts only when the clinician "
+            f"notices a rupture, and {reason}. Raise attunement and press Reset, or compare "
+            "clinicians differing in attunement or pressure."
+        )
     if contrast == "attunement":
         if not ruptures:
-            return ("The two runs are identical so far: attunement acts only at a rupture, and "
-                    "none has happened yet. Keep stepping, or raise pressure and press Reset.")
-        return ("The two runs are identical so far: attunement changes the chance of noticing "
-                f"a rupture, and in the {_plural(len(ruptures), 'rupture')} so far the same "
-                "luck decided both runs alike.")
-    return (f"The two runs are identical so far: {name} has not changed any number the card "
-            "shows yet.")
+            return (
+                "The two runs are identical so far: attunement acts only at a rupture, and "
+                "none has happened yet. Keep stepping, or raise pressure and press Reset."
+            )
+        return (
+            "The two runs are identical so far: attunement changes the chance of noticing "
+            f"a rupture, and in the {_plural(len(ruptures), 'rupture')} so far the same "
+            "luck decided both runs alike."
+        )
+    return (
+        f"The two runs are identical so far: {name} has not changed any number the card shows yet."
+    )
 
 
 def _count(rows: Rows, field: str) -> int:
     return sum(bool(r[field]) for r in rows)
 
 
-def compare_sentence(contrast: str, seed: int, low: Rows, high: Rows,
-                     values: tuple[float, float]) -> str:
+def compare_sentence(
+    contrast: str, seed: int, low: Rows, high: Rows, values: tuple[float, float]
+) -> str:
     """Return the compare card's summary: the two clinicians and what their runs show so far."""
     name = LABELS[contrast].lower()
 
     def pair(text_of: Any) -> str:
         return f"{text_of(low)} vs {text_of(high)}"
 
-    return (f"Same patient, same seed ({seed}); the clinicians differ only in {name}: "
-            f"{values[0]:.2f} (left) vs {values[1]:.2f} (right). So far: ruptures "
-            f"{pair(lambda rows: len(_ruptures(rows)))}, repaired "
-            f"{pair(lambda rows: _count(rows, 'rupture_repaired'))}, alliance "
-            f"{pair(lambda rows: format(rows[-1]['alliance'], '.2f'))}.")
+    return (
+        f"Same patient, same seed ({seed}); the clinicians differ only in {name}: "
+        f"{values[0]:.2f} (left) vs {values[1]:.2f} (right). So far: ruptures "
+        f"{pair(lambda rows: len(_ruptures(rows)))}, repaired "
+        f"{pair(lambda rows: _count(rows, 'rupture_repaired'))}, alliance "
+        f"{pair(lambda rows: format(rows[-1]['alliance'], '.2f'))}."
+    )

@@ -3,7 +3,7 @@
 :func:`DashboardView` subscribes to Mesa's ``update_counter``, so its cards redraw after every
 step, reset and play tick (:mod:`sim.dashboard.controls` bumps it). Charts are Vega-Lite specs
 (:mod:`sim.dashboard.charts`) drawn in the browser; text is generated from the model's numbers
-(:mod:`sim.narrate`, :mod:`sim.dashboard.compare`). :func:`MainView` shows two tabs: the
+(:mod:`sim.dashboard.narrate`, :mod:`sim.dashboard.compare`). :func:`MainView` shows two tabs: the
 dashboard (cards two to a row, the comparison full width) and the Info tab
 (:mod:`sim.dashboard.info`).
 """
@@ -52,8 +52,9 @@ def _vega(spec: dict[str, Any]) -> solara.Element:
     return VegaChart.element(**split_data(spec))
 
 
-def _line(text: str, style: dict[str, str] | None = None,
-          classes: list[str] | None = None) -> solara.Element:
+def _line(
+    text: str, style: dict[str, str] | None = None, classes: list[str] | None = None
+) -> solara.Element:
     """Return a block of text (``solara.Text`` is inline, so lines would run together)."""
     return solara.Div(children=[text], style=style or TEXT, classes=classes or [])
 
@@ -96,10 +97,12 @@ def _swatch(colour: str, symbol: str = "●") -> str:
 
 
 MARKER_KEY = (
-    "Lines: " + ", ".join(f"{_swatch(c, '━')} {p}" for p, c in PART_COLOURS.items())
+    "Lines: "
+    + ", ".join(f"{_swatch(c, '━')} {p}" for p, c in PART_COLOURS.items())
     + ". Markers: ▼ withdrawal, ◆ confrontation; "
     + ", ".join(f"{_swatch(c)} {o}" for o, c in OUTCOME_COLOURS.items())
-    + " (not noticed).")
+    + " (not noticed)."
+)
 """The key to the dyad charts' markers (as text: it wraps where a chart legend would be cut)."""
 
 
@@ -110,17 +113,31 @@ def DyadView(model: TeachingClinic, tick: int = 0) -> None:
     rows = track.rows
     last = rows[-1]
     with solara.Card("One dyad up close", style=CARD, classes=["dyad-view"]):
-        _line(f"Patient: {_traits(track.patient, PATIENT_SLIDERS)}", style=_MUTED,
-              classes=["dyad-patient"])
-        _line(f"Clinician: {_traits(track.clinician, CLINICIAN_SLIDERS)}", style=_MUTED,
-              classes=["dyad-clinician"])
+        _line(
+            f"Patient: {_traits(track.patient, PATIENT_SLIDERS)}",
+            style=_MUTED,
+            classes=["dyad-patient"],
+        )
+        _line(
+            f"Clinician: {_traits(track.clinician, CLINICIAN_SLIDERS)}",
+            style=_MUTED,
+            classes=["dyad-clinician"],
+        )
         _line(
             f"After session {last['session']}: alliance {_fmt(last['alliance'])} "
             f"(goal {_fmt(last['goal'])}, task {_fmt(last['task'])}, bond {_fmt(last['bond'])})"
             f" · {_outcome_name(model)} {_outcome(model, rows)} · "
-            f"{_status(track.status)}", classes=["dyad-summary"])
-        _vega(dyad_chart(rows, model.clinics.max_sessions, instrument=info.symptom_instrument,
-                         outcome=info.outcome))
+            f"{_status(track.status)}",
+            classes=["dyad-summary"],
+        )
+        _vega(
+            dyad_chart(
+                rows,
+                model.clinics.max_sessions,
+                instrument=info.symptom_instrument,
+                outcome=info.outcome,
+            )
+        )
         _html(MARKER_KEY, classes=["marker-key"])
 
 
@@ -132,8 +149,10 @@ def NeedsView(model: TeachingClinic, tick: int = 0) -> None:
         _line(
             f"Autonomy {_fmt(last['need_autonomy'])} · competence "
             f"{_fmt(last['need_competence'])} · relatedness {_fmt(last['need_relatedness'])} · "
-            f"internalisation {_fmt(last['internalisation'])} (dashed: 0 \"I was told to\", "
-            "1 \"it is important to me\")", style=_MUTED)
+            f'internalisation {_fmt(last["internalisation"])} (dashed: 0 "I was told to", '
+            '1 "it is important to me")',
+            style=_MUTED,
+        )
         _vega(needs_chart(model.focus.rows, model.clinics.max_sessions))
 
 
@@ -141,8 +160,10 @@ def event_log_markup(lines: list[str], session: int) -> str:
     """Return the event log as HTML, newest first (one element: a step updates one widget)."""
     if not lines:
         lines = [f"Session {session}: nothing notable yet. Press Step or ▶ Play."]
-    return "".join(f'<div class="event-line" style="margin-bottom: 8px">{html.escape(line)}'
-                   "</div>" for line in reversed(lines))
+    return "".join(
+        f'<div class="event-line" style="margin-bottom: 8px">{html.escape(line)}</div>'
+        for line in reversed(lines)
+    )
 
 
 @solara.component
@@ -151,10 +172,12 @@ def EventLog(model: TeachingClinic, tick: int = 0) -> None:
     with solara.Card("What happened (newest first)", style=CARD, classes=["event-view"]):
         if model.notice:
             solara.Warning(model.notice, dense=True)
-        solara.HTML(tag="div", unsafe_innerHTML=event_log_markup(model.event_log(),
-                                                                 model.focus.rows[-1]["session"]),
-                    style={**TEXT, "max-height": LOG_HEIGHT, "overflow-y": "auto"},
-                    classes=["event-log"])
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=event_log_markup(model.event_log(), model.focus.rows[-1]["session"]),
+            style={**TEXT, "max-height": LOG_HEIGHT, "overflow-y": "auto"},
+            classes=["event-log"],
+        )
 
 
 def clinic_summary(model: TeachingClinic) -> str:
@@ -162,11 +185,13 @@ def clinic_summary(model: TeachingClinic) -> str:
     now = model.datacollector.model_vars
     census = model.census[-1]
     withdrawals, confrontations = now["Withdrawals"][-1], now["Confrontations"][-1]
-    return (f"Session {model.session}: mean alliance {_fmt(float(now['Alliance'][-1]))}. "
-            f"So far (of {len(model.patients)}): in treatment {census['in treatment']}, "
-            f"finished {census['finished']}, dropped out {census['dropped out']}. "
-            f"This session: {withdrawals + confrontations} ruptures ({withdrawals} withdrawals, "
-            f"{confrontations} confrontations), {now['Repairs'][-1]} repaired.")
+    return (
+        f"Session {model.session}: mean alliance {_fmt(float(now['Alliance'][-1]))}. "
+        f"So far (of {len(model.patients)}): in treatment {census['in treatment']}, "
+        f"finished {census['finished']}, dropped out {census['dropped out']}. "
+        f"This session: {withdrawals + confrontations} ruptures ({withdrawals} withdrawals, "
+        f"{confrontations} confrontations), {now['Repairs'][-1]} repaired."
+    )
 
 
 @solara.component
@@ -175,25 +200,43 @@ def ClinicView(model: TeachingClinic, tick: int = 0) -> None:
     title = f"The clinic: {len(model.patients)} patients, {len(model.clinicians)} clinicians"
     with solara.Card(title, style=CARD, classes=["clinic-view"]):
         _line(clinic_summary(model), classes=["clinic-summary"])
-        _vega(clinic_chart(model.datacollector.get_model_vars_dataframe(), model.census,
-                           model.clinics.max_sessions))
+        _vega(
+            clinic_chart(
+                model.datacollector.get_model_vars_dataframe(),
+                model.census,
+                model.clinics.max_sessions,
+            )
+        )
 
 
 @solara.component
 def CompareView(model: TeachingClinic, tick: int = 0) -> None:
     """Show the same patient with two clinicians side by side, and why they may not differ."""
     info, low, high = model.info, model.compare_low, model.compare_high
-    with solara.Card("Compare: the same patient with two clinicians", style=CARD,
-                     classes=["compare-view"]):
-        _line(compare_sentence(model.contrast, model.seed, low.rows, high.rows,
-                               CONTRASTS[model.contrast]), classes=["compare-sentence"])
-        reason = why_identical(model.contrast, low.rows, high.rows,
-                               model.focus.clinician["attunement"])
+    with solara.Card(
+        "Compare: the same patient with two clinicians", style=CARD, classes=["compare-view"]
+    ):
+        _line(
+            compare_sentence(
+                model.contrast, model.seed, low.rows, high.rows, CONTRASTS[model.contrast]
+            ),
+            classes=["compare-sentence"],
+        )
+        reason = why_identical(
+            model.contrast, low.rows, high.rows, model.focus.clinician["attunement"]
+        )
         if reason:
             solara.Info(reason, dense=True, classes=["compare-identical"])
-        _vega(compare_chart(low.rows, high.rows, (f"left: {low.label}", f"right: {high.label}"),
-                            model.clinics.max_sessions, instrument=info.symptom_instrument,
-                            outcome=info.outcome))
+        _vega(
+            compare_chart(
+                low.rows,
+                high.rows,
+                (f"left: {low.label}", f"right: {high.label}"),
+                model.clinics.max_sessions,
+                instrument=info.symptom_instrument,
+                outcome=info.outcome,
+            )
+        )
 
 
 def _list(items: tuple[str, ...]) -> str:
@@ -203,17 +246,25 @@ def _list(items: tuple[str, ...]) -> str:
 def info_markup(scenario: str) -> str:
     """Return the Info tab's HTML for a scenario: the four NetLogo sections and the measure."""
     info = INFO[scenario]
-    return (f"<h3>What is it?</h3><p>{html.escape(info.what_it_is)}</p>"
-            f"<h3>How it works</h3><p>{html.escape(info.how_it_works)}</p>"
-            f"<h3>What the outcome chart shows</h3><p>{html.escape(info.measure)}</p>"
-            f"<h3>Things to notice</h3>{_list(info.notice)}"
-            f"<h3>Things to try</h3>{_list(info.try_)}")
+    return (
+        f"<h3>What is it?</h3><p>{html.escape(info.what_it_is)}</p>"
+        f"<h3>How it works</h3><p>{html.escape(info.how_it_works)}</p>"
+        f"<h3>What the outcome chart shows</h3><p>{html.escape(info.measure)}</p>"
+        f"<h3>Things to notice</h3>{_list(info.notice)}"
+        f"<h3>Things to try</h3>{_list(info.try_)}"
+    )
 
 
 def glossary_markup() -> str:
     """Return the glossary as an HTML definition list."""
-    return "<dl>" + "".join(f"<dt><b>{html.escape(word)}</b></dt><dd>{html.escape(text)}</dd>"
-                            for word, text in GLOSSARY.items()) + "</dl>"
+    return (
+        "<dl>"
+        + "".join(
+            f"<dt><b>{html.escape(word)}</b></dt><dd>{html.escape(text)}</dd>"
+            for word, text in GLOSSARY.items()
+        )
+        + "</dl>"
+    )
 
 
 @solara.component
@@ -226,11 +277,12 @@ def InfoView(model: TeachingClinic) -> None:
         with solara.Card("Glossary"):
             _html(glossary_markup(), classes=["glossary"])
         with solara.Card("The model in full (docs/MODEL.md)"):
-            _line("Every equation, parameter and calibration target is in docs/MODEL.md in "
-                  "the project's folder; open it below.")
+            _line(
+                "Every equation, parameter and calibration target is in docs/MODEL.md in "
+                "the project's folder; open it below."
+            )
             with solara.Details("Read docs/MODEL.md here"):
-                solara.HTML(tag="div", unsafe_innerHTML=model_doc_html(),
-                            classes=["model-doc"])
+                solara.HTML(tag="div", unsafe_innerHTML=model_doc_html(), classes=["model-doc"])
 
 
 @solara.component
@@ -263,9 +315,15 @@ def MainView(model: solara.Reactive[TeachingClinic]) -> None:
     the tab bar, which lays it out beside the tab titles.
     """
     shown = solara.use_reactive(0)
-    rv.Tabs(v_model=shown.value, on_v_model=shown.set, class_="main-tabs",
-            children=[rv.Tab(children=[name], value=i) for i, name in enumerate(TABS)])
+    rv.Tabs(
+        v_model=shown.value,
+        on_v_model=shown.set,
+        class_="main-tabs",
+        children=[rv.Tab(children=[name], value=i) for i, name in enumerate(TABS)],
+    )
     for i, view in enumerate((DashboardView, InfoView)):
-        with solara.Div(style={"padding-top": "12px"} if shown.value == i else {"display": "none"},
-                        classes=[f"tab-{TABS[i].lower()}"]):
+        with solara.Div(
+            style={"padding-top": "12px"} if shown.value == i else {"display": "none"},
+            classes=[f"tab-{TABS[i].lower()}"],
+        ):
             view(model.value)

@@ -15,7 +15,8 @@ It also keeps, per session, where the clinic's patients are (:attr:`TeachingClin
 treatment, finished, dropped out), which Mesa's reporters give only in part.
 
 Each one-dyad model keeps its panel rows (the schema of ``sessions.parquet``, from
-:func:`sim.batch.session_block`, plus a session-0 intake row), which the charts and the event log
+:func:`sim.core.batch.session_block`, plus a session-0 intake row), which the charts and the event
+log
 read.
 """
 
@@ -25,19 +26,25 @@ from typing import Any
 
 import numpy as np
 
-from sim.batch import session_block
+from sim.core.batch import session_block
+from sim.core.params import ParameterError, check_value
+from sim.core.scenarios import Scenario
+from sim.core.scenarios import get as get_scenario
+from sim.core.state import STATUS_NAMES
+from sim.dashboard.narrate import narrate
 from sim.model import AllianceModel
-from sim.narrate import narrate
-from sim.params import ParameterError, check_value
-from sim.scenarios import Scenario
-from sim.scenarios import get as get_scenario
-from sim.state import STATUS_NAMES
 
 CLINIC_SIZE = {"n_clinicians": 5, "patients_per_clinician": 20}
 """The dashboard's clinic: 100 patients (small enough to step and redraw in well under 200 ms)."""
 
-CLINICIAN_SLIDERS = ("warmth", "collaboration", "structure", "pressure", "attunement",
-                     "repair_skill")
+CLINICIAN_SLIDERS = (
+    "warmth",
+    "collaboration",
+    "structure",
+    "pressure",
+    "attunement",
+    "repair_skill",
+)
 PATIENT_SLIDERS = ("sensitivity", "hostility", "severity", "autonomy", "responsiveness")
 SLIDERS = CLINICIAN_SLIDERS + PATIENT_SLIDERS
 """Traits the dashboard's sliders set (parameter names)."""
@@ -99,8 +106,9 @@ def slider_values(scenario: str) -> dict[str, float]:
 def _one_dyad(seed: int, scenario: str, traits: dict[str, float]) -> AllianceModel:
     """Return a one-clinician, one-patient model whose slider traits are exactly ``traits``."""
     exact = {f"{name}_spread": 0.0 for name in traits}
-    return AllianceModel(rng=seed, scenario=scenario, n_clinicians=1, patients_per_clinician=1,
-                         **traits, **exact)
+    return AllianceModel(
+        rng=seed, scenario=scenario, n_clinicians=1, patients_per_clinician=1, **traits, **exact
+    )
 
 
 class DyadTrack:
@@ -122,8 +130,9 @@ class DyadTrack:
 
     def _record(self) -> None:
         block = session_block(self.model.clinics)
-        self.rows.extend(dict(zip(block.dtype.names, record.tolist(), strict=True))
-                         for record in block)
+        self.rows.extend(
+            dict(zip(block.dtype.names, record.tolist(), strict=True)) for record in block
+        )
 
     def step(self) -> None:
         """Run the next session if the dyad is still in treatment, and record its row."""
@@ -179,7 +188,7 @@ class TeachingClinic(AllianceModel):
         The dyad up close.
     compare_low, compare_high : DyadTrack
         The focus patient with the low and the high value of ``contrast``.
-    info : sim.scenarios.Scenario
+    info : sim.core.scenarios.Scenario
         The scenario (labels, tasks, outcome).
     notice : str
         A sentence about an input that could not be used as given, else empty.
@@ -189,23 +198,44 @@ class TeachingClinic(AllianceModel):
         totals that add up to the clinic's size.
     """
 
-    def __init__(self, *, scenario_name: str = "psychotherapy", seed: int | str = DEFAULT_SEED,
-                 contrast: str = DEFAULT_CONTRAST, warmth: float | None = None,
-                 collaboration: float | None = None, structure: float | None = None,
-                 pressure: float | None = None, attunement: float | None = None,
-                 repair_skill: float | None = None, sensitivity: float | None = None,
-                 hostility: float | None = None, severity: float | None = None,
-                 autonomy: float | None = None,
-                 responsiveness: float | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        scenario_name: str = "psychotherapy",
+        seed: int | str = DEFAULT_SEED,
+        contrast: str = DEFAULT_CONTRAST,
+        warmth: float | None = None,
+        collaboration: float | None = None,
+        structure: float | None = None,
+        pressure: float | None = None,
+        attunement: float | None = None,
+        repair_skill: float | None = None,
+        sensitivity: float | None = None,
+        hostility: float | None = None,
+        severity: float | None = None,
+        autonomy: float | None = None,
+        responsiveness: float | None = None,
+    ) -> None:
         if contrast not in CONTRASTS:
-            raise ParameterError(f"contrast must be one of {', '.join(CONTRASTS)}, "
-                                 f"got '{contrast}'")
-        given = {"warmth": warmth, "collaboration": collaboration, "structure": structure,
-                 "pressure": pressure, "attunement": attunement, "repair_skill": repair_skill,
-                 "sensitivity": sensitivity, "hostility": hostility, "severity": severity,
-                 "autonomy": autonomy, "responsiveness": responsiveness}
-        chosen = {name: check_value(name, value) for name, value in given.items()
-                  if value is not None}
+            raise ParameterError(
+                f"contrast must be one of {', '.join(CONTRASTS)}, got '{contrast}'"
+            )
+        given = {
+            "warmth": warmth,
+            "collaboration": collaboration,
+            "structure": structure,
+            "pressure": pressure,
+            "attunement": attunement,
+            "repair_skill": repair_skill,
+            "sensitivity": sensitivity,
+            "hostility": hostility,
+            "severity": severity,
+            "autonomy": autonomy,
+            "responsiveness": responsiveness,
+        }
+        chosen = {
+            name: check_value(name, value) for name, value in given.items() if value is not None
+        }
         seed_value, self_notice = parse_seed(seed)
         super().__init__(rng=seed_value, scenario=scenario_name, **chosen, **CLINIC_SIZE)
         self.notice = self_notice
@@ -214,12 +244,14 @@ class TeachingClinic(AllianceModel):
         traits = {**slider_values(scenario_name), **chosen}
         low, high = CONTRASTS[contrast]
         self.focus = DyadTrack("dyad up close", _one_dyad(seed_value, scenario_name, traits))
-        self.compare_low = DyadTrack(f"{LABELS[contrast].lower()} {low:.2f}",
-                                     _one_dyad(seed_value, scenario_name,
-                                               {**traits, contrast: low}))
-        self.compare_high = DyadTrack(f"{LABELS[contrast].lower()} {high:.2f}",
-                                      _one_dyad(seed_value, scenario_name,
-                                                {**traits, contrast: high}))
+        self.compare_low = DyadTrack(
+            f"{LABELS[contrast].lower()} {low:.2f}",
+            _one_dyad(seed_value, scenario_name, {**traits, contrast: low}),
+        )
+        self.compare_high = DyadTrack(
+            f"{LABELS[contrast].lower()} {high:.2f}",
+            _one_dyad(seed_value, scenario_name, {**traits, contrast: high}),
+        )
         self.census: list[dict[str, int]] = []
         self._count_statuses()
 
@@ -231,9 +263,14 @@ class TeachingClinic(AllianceModel):
     def _count_statuses(self) -> None:
         counts = np.bincount(self.clinics.dyads["status"], minlength=len(STATUS_NAMES))
         named = dict(zip(STATUS_NAMES, counts.tolist(), strict=True))
-        self.census.append({"session": self.session, "in treatment": named["active"],
-                            "finished": named["completed"] + named["recovered"],
-                            "dropped out": named["dropped_out"]})
+        self.census.append(
+            {
+                "session": self.session,
+                "in treatment": named["active"],
+                "finished": named["completed"] + named["recovered"],
+                "dropped out": named["dropped_out"],
+            }
+        )
 
     @property
     def tracks(self) -> tuple[DyadTrack, DyadTrack, DyadTrack]:
@@ -241,14 +278,18 @@ class TeachingClinic(AllianceModel):
         return self.focus, self.compare_low, self.compare_high
 
     def event_log(self) -> list[str]:
-        """Return the dyad up close's event log, oldest first (see :func:`sim.narrate.narrate`)."""
+        """Return the dyad up close's event log, oldest first (:func:`~.narrate.narrate`)."""
         info = self.info
         noun = info.engagement_noun
         if info.tasks and noun == "the agreed tasks":
             noun = f"{noun} ({', '.join(info.tasks)})"
-        return narrate(self.focus.rows, clinician=self.focus.clinician,
-                       instrument=info.symptom_instrument, outcome=info.outcome,
-                       engagement_noun=noun)
+        return narrate(
+            self.focus.rows,
+            clinician=self.focus.clinician,
+            instrument=info.symptom_instrument,
+            outcome=info.outcome,
+            engagement_noun=noun,
+        )
 
     def step(self) -> None:
         """Run one session in the clinic and in each one-dyad model."""

@@ -24,7 +24,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import IO
 
-from sim.cli import UsageError
+from sim.dashboard.errors import DashboardError
 
 DEFAULT_HOST = "127.0.0.1"
 IGNORED_HOST_VARIABLES = ("HOST", "SOLARA_HOST", "UVICORN_HOST")
@@ -41,8 +41,9 @@ def is_loopback(host: str) -> bool:
         return False  # a host name: it may resolve to a public interface
 
 
-def resolve_host(cli_host: str | None,
-                 environ: Mapping[str, str] | None = None) -> tuple[str, list[str]]:
+def resolve_host(
+    cli_host: str | None, environ: Mapping[str, str] | None = None
+) -> tuple[str, list[str]]:
     """Return the address to bind and notes for the user (one sentence each).
 
     Parameters
@@ -66,14 +67,18 @@ def resolve_host(cli_host: str | None,
         for name in IGNORED_HOST_VARIABLES:
             value = environ.get(name, "")
             if value and not is_loopback(value):
-                notes.append(f"note: ignoring {name}={value}; the dashboard listens on "
-                             f"{DEFAULT_HOST} unless --host is given")
+                notes.append(
+                    f"note: ignoring {name}={value}; the dashboard listens on "
+                    f"{DEFAULT_HOST} unless --host is given"
+                )
         return DEFAULT_HOST, notes
     if not cli_host.strip():
-        raise UsageError("--host must name an address, e.g. 127.0.0.1")
+        raise DashboardError("--host must name an address, e.g. 127.0.0.1")
     if not is_loopback(cli_host):
-        notes.append(f"warning: listening on {cli_host}: anyone who can reach this machine "
-                     "can open the dashboard")
+        notes.append(
+            f"warning: listening on {cli_host}: anyone who can reach this machine "
+            "can open the dashboard"
+        )
     return cli_host, notes
 
 
@@ -82,29 +87,33 @@ def bind(host: str, port: int, *, allow_remote: bool = False) -> socket.socket:
 
     Raises
     ------
-    UsageError
+    DashboardError
         If ``host`` is not a loopback address and ``allow_remote`` is false, or the address
         cannot be bound (in use, not an address of this machine).
     """
     if not is_loopback(host) and not allow_remote:
-        raise UsageError(f"refusing to listen on {host}: the dashboard listens on this machine "
-                         "only unless --host is given explicitly")
+        raise DashboardError(
+            f"refusing to listen on {host}: the dashboard listens on this machine "
+            "only unless --host is given explicitly"
+        )
     if not 0 <= port <= 65535:
-        raise UsageError(f"--port must be a whole number from 0 to 65535, got {port}")
+        raise DashboardError(f"--port must be a whole number from 0 to 65535, got {port}")
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
-            host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+            host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
         sock = socket.socket(family, kind, proto)
     except (OSError, socket.gaierror) as exc:
-        raise UsageError(f"--host {host} is not an address of this machine ({exc})") from None
+        raise DashboardError(f"--host {host} is not an address of this machine ({exc})") from None
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
         sock.listen(128)
     except OSError as exc:
         sock.close()
-        raise UsageError(f"cannot listen on {host}:{port} ({exc.strerror}); choose another "
-                         "--port") from None
+        raise DashboardError(
+            f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port"
+        ) from None
     return sock
 
 
@@ -116,9 +125,10 @@ def url_of(sock: socket.socket) -> str:
     return f"http://{shown}:{port}/"
 
 
-def serve(sock: socket.socket, *, scenario: str, seed: int,
-          announce: Callable[[str], None] | None = None) -> None:
-    """Serve the dashboard (:mod:`sim.app`) on a bound socket until interrupted.
+def serve(
+    sock: socket.socket, *, scenario: str, seed: int, announce: Callable[[str], None] | None = None
+) -> None:
+    """Serve the dashboard (:mod:`sim.dashboard.app`) on a bound socket until interrupted.
 
     Parameters
     ----------
@@ -129,10 +139,10 @@ def serve(sock: socket.socket, *, scenario: str, seed: int,
     announce : callable, optional
         Called with the page's address once the socket is ready (default: print it).
     """
-    from sim.app import SCENARIO_ENV, SEED_ENV
+    from sim.dashboard.app import SCENARIO_ENV, SEED_ENV
 
     # Solara reads these when its server modules are imported, so set them first.
-    os.environ["SOLARA_APP"] = "sim.app"
+    os.environ["SOLARA_APP"] = "sim.dashboard.app"
     os.environ[SCENARIO_ENV] = scenario
     os.environ[SEED_ENV] = str(seed)
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")
@@ -144,16 +154,21 @@ def serve(sock: socket.socket, *, scenario: str, seed: int,
     settings.telemetry.mixpanel_enable = False  # no usage reports from a classroom
     # Served over plain http on loopback, Solara falls back to a SameSite=Lax session cookie,
     # which is right here, and warns on every page load; this is that warning only.
-    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https",
-                            category=UserWarning)
+    warnings.filterwarnings(
+        "ignore", message="Cookies with samesite=none require https", category=UserWarning
+    )
     absent = missing()
     if absent:
         # Installing them is a set-up step (make does it), never a download at run time.
-        print(f"note: {len(absent)} of the page's front-end packages are not installed "
-              "locally; Solara will fetch them from its CDN (offline, run `python -m "
-              "sim.dashboard.assets` once)", file=sys.stderr)
-    config = uvicorn.Config("solara.server.starlette:app", log_level="warning",
-                            access_log=False, loop="asyncio")
+        print(
+            f"note: {len(absent)} of the page's front-end packages are not installed "
+            "locally; Solara will fetch them from its CDN (offline, run `python -m "
+            "sim.dashboard.assets` once)",
+            file=sys.stderr,
+        )
+    config = uvicorn.Config(
+        "solara.server.starlette:app", log_level="warning", access_log=False, loop="asyncio"
+    )
     server = uvicorn.Server(config)
     (announce or _print)(url_of(sock))
     server.run(sockets=[sock])
@@ -164,8 +179,9 @@ def _print(url: str) -> None:
 
 
 @contextlib.contextmanager
-def running_dashboard(*, scenario: str = "psychotherapy", seed: int = 2026,
-                      timeout: float = 60.0) -> Iterator[str]:
+def running_dashboard(
+    *, scenario: str = "psychotherapy", seed: int = 2026, timeout: float = 60.0
+) -> Iterator[str]:
     """Run ``alliance dashboard --port 0`` in a child process; yield its address once it serves.
 
     For tests and benchmarks. The child is stopped (SIGTERM, then SIGKILL) on exit.
@@ -175,13 +191,22 @@ def running_dashboard(*, scenario: str = "psychotherapy", seed: int = 2026,
     RuntimeError
         If the server does not answer within ``timeout`` seconds (with its stderr).
     """
-    command = [sys.executable, "-m", "sim.dashboard_cli", "dashboard", "--port", "0",
-               "--scenario", scenario, "--seed", str(seed)]
+    command = [
+        sys.executable,
+        "-m",
+        "sim.cli.dashboard",
+        "dashboard",
+        "--port",
+        "0",
+        "--scenario",
+        scenario,
+        "--seed",
+        str(seed),
+    ]
     env = {k: v for k, v in os.environ.items() if k not in IGNORED_HOST_VARIABLES}
     # stderr to a file: a pipe nobody reads would block the server once its buffer is full
     errors = tempfile.TemporaryFile(mode="w+")
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True,
-                               env=env)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True, env=env)
     deadline = time.monotonic() + timeout
     try:
         url = _read_address(process, errors, deadline)
@@ -193,8 +218,9 @@ def running_dashboard(*, scenario: str = "psychotherapy", seed: int = 2026,
             except OSError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the dashboard did not answer at {url}: "
-                                   f"{_stderr_of(process, errors)}")
+                raise RuntimeError(
+                    f"the dashboard did not answer at {url}: {_stderr_of(process, errors)}"
+                )
             time.sleep(0.1)  # polling a server that is starting, not waiting for a result
         yield url
     finally:

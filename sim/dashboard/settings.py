@@ -55,19 +55,22 @@ class Settings:
     contrast: str = DEFAULT_CONTRAST
 
     @classmethod
-    def of_scenario(cls, scenario: str, seed: int | str = DEFAULT_SEED,
-                    contrast: str = DEFAULT_CONTRAST) -> Settings:
+    def of_scenario(
+        cls, scenario: str, seed: int | str = DEFAULT_SEED, contrast: str = DEFAULT_CONTRAST
+    ) -> Settings:
         """Return a scenario's settings: its slider values, the given seed and contrast."""
-        traits = {name: round(value, SLIDER_DECIMALS)
-                  for name, value in slider_values(scenario).items()}
+        traits = {
+            name: round(value, SLIDER_DECIMALS) for name, value in slider_values(scenario).items()
+        }
         return cls(scenario, _frozen(traits), str(seed), contrast)
 
     def with_trait(self, name: str, value: float) -> Settings:
         """Return these settings with one slider moved."""
         if name not in SLIDERS:
             raise KeyError(f"no slider '{name}'; sliders: {', '.join(SLIDERS)}")
-        return replace(self, traits=_frozen({**self.traits,
-                                             name: round(float(value), SLIDER_DECIMALS)}))
+        return replace(
+            self, traits=_frozen({**self.traits, name: round(float(value), SLIDER_DECIMALS)})
+        )
 
     def with_seed(self, text: str) -> Settings:
         """Return these settings with another seed text."""
@@ -81,8 +84,9 @@ class Settings:
 
     def build(self) -> TeachingClinic:
         """Return a new model at session 0 with exactly these settings."""
-        return TeachingClinic(scenario_name=self.scenario, seed=self.seed,
-                              contrast=self.contrast, **self.traits)
+        return TeachingClinic(
+            scenario_name=self.scenario, seed=self.seed, contrast=self.contrast, **self.traits
+        )
 
     def unapplied(self, model: TeachingClinic) -> list[str]:
         """Return what differs between these settings and ``model``, one phrase each.
@@ -93,19 +97,25 @@ class Settings:
         shown = model.dyad_traits
         for name in SLIDERS:
             if round(shown[name], SLIDER_DECIMALS) != self.traits[name]:
-                phrases.append(f"{LABELS[name].lower()} {self.traits[name]:.2f} "
-                               f"(running: {shown[name]:.2f})")
+                phrases.append(
+                    f"{LABELS[name].lower()} {self.traits[name]:.2f} (running: {shown[name]:.2f})"
+                )
         seed, _ = parse_seed(self.seed)
         if seed != model.seed:
             phrases.append(f"seed {seed} (running: {model.seed})")
         if self.contrast != model.contrast:
-            phrases.append(f"compare {LABELS[self.contrast].lower()} "
-                           f"(running: {LABELS[model.contrast].lower()})")
+            phrases.append(
+                f"compare {LABELS[self.contrast].lower()} "
+                f"(running: {LABELS[model.contrast].lower()})"
+            )
         return phrases
 
 
 def settings_of(model: TeachingClinic) -> Settings:
     """Return the settings ``model`` was built from (as the sidebar should show them)."""
-    traits: dict[str, Any] = {name: round(value, SLIDER_DECIMALS)
-                              for name, value in model.dyad_traits.items() if name in SLIDERS}
+    traits: dict[str, Any] = {
+        name: round(value, SLIDER_DECIMALS)
+        for name, value in model.dyad_traits.items()
+        if name in SLIDERS
+    }
     return Settings(model.info.name, _frozen(traits), str(model.seed), model.contrast)

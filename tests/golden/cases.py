@@ -3,8 +3,8 @@ changes any number (or drops a column) fails ``tests/test_golden.py``.
 
 Written before "one model, written once" restructured the kernels; each case runs one path:
 
-* ``batch``: :func:`sim.batch.simulate` without the panel (the course kernel),
-* ``panel``: :func:`sim.batch.simulate` with the per-session panel (session by session),
+* ``batch``: :func:`sim.core.batch.simulate` without the panel (the course kernel),
+* ``panel``: :func:`sim.core.batch.simulate` with the per-session panel (session by session),
 * ``mesa``: :class:`sim.model.AllianceModel` stepped to the end, its reporters' frames and the
   per-dyad summary of its arrays.
 
@@ -25,8 +25,15 @@ import pandas as pd
 
 HASHES = Path(__file__).with_name("hashes.json")
 
-SCENARIOS = ("psychotherapy", "copd_panic", "knee_pain", "hypertension", "pushing_too_hard",
-             "pediatric", "technique_trial")
+SCENARIOS = (
+    "psychotherapy",
+    "copd_panic",
+    "knee_pain",
+    "hypertension",
+    "pushing_too_hard",
+    "pediatric",
+    "technique_trial",
+)
 
 CLINIC = {"n_clinicians": 6, "patients_per_clinician": 12}
 
@@ -36,10 +43,22 @@ ROWS: list[dict[str, Any]] = [
     {"repair_skill": 0.1, "attunement": 0.1, "max_sessions": 8, "min_sessions": 2},
     {"training_session": 5, "training_attunement": 0.3, "training_repair_skill": 0.4},
     {"technique_b_share": 0.5, "technique_b_advantage": 0.3, "technique_by_clinician": 1},
-    {"alliance_state_sd": 0.2, "engagement_noise": 3.0, "life_event_rate": 0.3,
-     "symptom_noise": 0.1, "wai_noise": 1.0, "symptom_score_noise": 3.0},
-    {"rupture_base": 3.0, "confrontation_base": 0.0, "withdrawal_visibility": 1.0,
-     "dropout_base": -1.0, "early_session": 1, "max_sessions": 40},
+    {
+        "alliance_state_sd": 0.2,
+        "engagement_noise": 3.0,
+        "life_event_rate": 0.3,
+        "symptom_noise": 0.1,
+        "wai_noise": 1.0,
+        "symptom_score_noise": 3.0,
+    },
+    {
+        "rupture_base": 3.0,
+        "confrontation_base": 0.0,
+        "withdrawal_visibility": 1.0,
+        "dropout_base": -1.0,
+        "early_session": 1,
+        "max_sessions": 40,
+    },
 ]
 """Parameter rows of the multi-row cases (overrides of the psychotherapy scenario)."""
 
@@ -67,7 +86,7 @@ def column_hashes(frame: pd.DataFrame) -> dict[str, str]:
 
 def cases() -> dict[str, Any]:
     """Return ``name -> callable`` computing ``{table name: DataFrame}`` for every case."""
-    from sim.batch import dyad_summary, simulate
+    from sim.core.batch import dyad_summary, simulate
     from sim.model import AllianceModel
 
     def batch(scenario: str, seed: int, rows: list[dict[str, Any]] | None, panel: bool):
@@ -76,30 +95,46 @@ def cases() -> dict[str, Any]:
             reps = None
             if rows is not None:  # two replicates of every row, with point ids not 0..n-1
                 n = len(rows)
-                result = simulate(params, seed=seed, scenario=scenario,
-                                  rows=np.repeat(np.arange(n), 2),
-                                  point_ids=np.repeat(np.arange(n) * 7 + 3, 2),
-                                  reps=np.tile([0, 5], n), record_sessions=panel)
+                result = simulate(
+                    params,
+                    seed=seed,
+                    scenario=scenario,
+                    rows=np.repeat(np.arange(n), 2),
+                    point_ids=np.repeat(np.arange(n) * 7 + 3, 2),
+                    reps=np.tile([0, 5], n),
+                    record_sessions=panel,
+                )
             else:
-                result = simulate(params, seed=seed, scenario=scenario, reps=reps,
-                                  record_sessions=panel)
+                result = simulate(
+                    params, seed=seed, scenario=scenario, reps=reps, record_sessions=panel
+                )
             tables = {"dyads": result.dyads}
             if panel:
                 tables["sessions"] = result.sessions
             return tables
+
         return run
 
     def mesa(scenario: str, seed: int):
         def run() -> dict[str, pd.DataFrame]:
-            model = AllianceModel(rng=seed, scenario=scenario, collect_agents=True,
-                                  n_clinicians=3, patients_per_clinician=8)
+            model = AllianceModel(
+                rng=seed,
+                scenario=scenario,
+                collect_agents=True,
+                n_clinicians=3,
+                patients_per_clinician=8,
+            )
             while model.running:
                 model.step()
             agents = model.datacollector.get_agenttype_vars_dataframe(
-                type(model.patients[0])).reset_index()
-            return {"model": model.datacollector.get_model_vars_dataframe().reset_index(),
-                    "agents": agents,
-                    "dyads": dyad_summary(model.clinics)}
+                type(model.patients[0])
+            ).reset_index()
+            return {
+                "model": model.datacollector.get_model_vars_dataframe().reset_index(),
+                "agents": agents,
+                "dyads": dyad_summary(model.clinics),
+            }
+
         return run
 
     out: dict[str, Any] = {}

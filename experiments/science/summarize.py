@@ -1,0 +1,124 @@
+"""Per-point summaries of a sweep: clinic-level outcomes, then means and 95% intervals.
+
+Each replicate of a point is one clinic; its outcomes (dropout rate, pre-post d, ...) are
+computed from its patients, and the point's estimate is the mean over replicates with a
+t-interval. Part files hold whole clinics, so the table is built one part at a time and memory
+stays flat however large the sweep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from experiments.runner.io import write_parquet, write_text
+from experiments.runner.store import Store
+
+OUTCOMES = {
+    "dropout_rate": "share of patients who dropped out",
+    "recovered_rate": "share of patients who ended on recovery",
+    "symptom_change": "mean PHQ-9 change, intake minus post (positive = better)",
+    "pre_post_d": "pre-post Cohen's d (SD of intake)",
+    "wai_early": "mean WAI-SR total at session 3",
+    "alliance_mean": "mean latent alliance over sessions",
+    "ruptures_per_session": "ruptures per attended session",
+    "detected_share": "share of ruptures the clinician noticed",
+    "repaired_share": "share of ruptures repaired",
+    "engagement_mean": "mean engagement (share of agreed tasks done)",
+    "sessions_mean": "mean sessions attended",
+}
+"""Clinic-level outcomes, by column name."""
+
+
+def clinic_outcomes(dyads: pd.DataFrame) -> pd.DataFrame:
+    """Return one row of outcomes per clinic (``point_id``, ``rep``) of a per-dyad table."""
+    d = dyads.assign(
+        dropped=dyads["status"].astype(str) == "dropped_out",
+        recovered=dyads["status"].astype(str) == "recovered",
+        change=dyads["symptom_score_intake"] - dyads["symptom_score_post"],
+    )
+    g = d.groupby(["point_id", "rep"], sort=True)
+    sums = g[["ruptures", "detected", "repaired", "sessions"]].sum()
+    out = pd.DataFrame(
+        {
+            "dropout_rate": g["dropped"].mean(),
+            "recovered_rate": g["recovered"].mean(),
+            "symptom_change": g["change"].mean(),
+            "pre_post_d": g["change"].mean() / g["symptom_score_intake"].std(ddof=1),
+            "wai_early": g["wai_early"].mean(),
+            "alliance_mean": g["alliance_mean"].mean(),
+            "ruptures_per_session": sums["ruptures"] / sums["sessions"],
+            "detected_share": sums["detected"] / sums["ruptures"].where(sums["ruptures"] > 0),
+            "repaired_share": sums["repaired"] / sums["ruptures"].where(sums["ruptures"] > 0),
+            "engagement_mean": g["engagement_mean"].mean(),
+            "sessions_mean": g["sessions"].mean(),
+            "patients": g.size(),
+        }
+    )
+    return out.reset_index()
+
+
+def per_point(clinics: pd.DataFrame, design: pd.DataFrame) -> pd.DataFrame:
+    """Return per-point means over replicates with 95% t-intervals, joined to the design."""
+    rows = []
+    for point_id, group in clinics.groupby("point_id", sort=True):
+        row: dict[str, float] = {"point_id": point_id, "replicates": len(group)}
+        for name in OUTCOMES:
+            values = group[name].dropna().to_numpy()
+            mean, low, high = _mean_interval(values)
+            row |= {name: mean, f"{name}_low": low, f"{name}_high": high}
+        rows.append(row)
+    summary = pd.DataFrame(rows)
+    return design.merge(summary, on="point_id", how="inner")
+
+
+def _mean_interval(values: np.ndarray) -> tuple[float, float, float]:
+    if values.size == 0:
+        return np.nan, np.nan, np.nan
+    mean = float(values.mean())
+    if values.size < 2:
+        return mean, np.nan, np.nan
+    half = stats.t.ppf(0.975, values.size - 1) * values.std(ddof=1) / np.sqrt(values.size)
+    return mean, mean - half, mean + half
+
+
+def summarize(
+    root: str | Path,
+    allow_incomplete: bool = False,
+    report: Callable[[list[str]], None] | None = None,
+) -> pd.DataFrame:
+    """Summarise a sweep's results directory; write ``summary.parquet`` and ``summary.csv``.
+
+    Parameters
+    ----------
+    root : str or Path
+        The sweep's directory.
+    allow_incomplete : bool
+        Summarise the chunks that are there even if some are missing or damaged (otherwise
+        refused: a summary over fewer replicates than planned looks like a complete one).
+    report : callable, optional
+        Given the problems when ``allow_incomplete`` lets the summary go on without them.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the directory holds no committed results.
+    StoreError
+        If the sweep is incomplete or damaged and ``allow_incomplete`` is false.
+    """
+    store = Store(root)
+    chunks, problems = store.require_complete(allow_incomplete)  # verified once, read once
+    if problems and report is not None:
+        report(problems)
+    parts = sorted(store.part("runs", c) for c in chunks)
+    if not parts:
+        raise FileNotFoundError(f"'{store.root}' holds no committed results to summarise")
+    clinics = pd.concat([clinic_outcomes(pd.read_parquet(p)) for p in parts], ignore_index=True)
+    summary = per_point(clinics, pd.read_parquet(store.design_path))
+    write_parquet(summary, store.root / "summary.parquet")
+    write_text(summary.to_csv(index=False), store.root / "summary.csv")
+    return summary

@@ -1,0 +1,74 @@
+"""What every ``alliance`` command shares: the one-line error, the parser, the exit statuses.
+
+Every error a user can cause (:class:`UsageError`, a bad parameter, a dashboard setting) becomes
+one line on stderr and exit status :data:`EXIT_USAGE`; :func:`run` does that for any parser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from sim.core.params import ParameterError
+from sim.dashboard.errors import DashboardError
+
+EXIT_USAGE = 2
+
+AddCommands = Callable[[argparse._SubParsersAction], None]
+"""A function that registers subcommands on the ``alliance`` parser's subparsers."""
+
+
+class UsageError(Exception):
+    """An error the user can fix; printed as one line, exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr with exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``message`` as one line and exit with status 2."""
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def writable_dir(path: str | Path) -> Path:
+    """Create ``path`` if needed and check that files can be written in it.
+
+    Raises
+    ------
+    UsageError
+        Naming the directory and why it cannot be used.
+    """
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".probe-"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"--out '{out}' is not a writable directory ({exc.strerror})") from None
+    return out
+
+
+def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv``, run the chosen command and return its exit status.
+
+    Errors a user can fix are printed as one line (``alliance COMMAND: error: ...``) with exit
+    status 2; Ctrl+C exits 130; a closed pipe (``| head``) is not an error.
+    """
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (UsageError, ParameterError, DashboardError) as exc:
+        print(f"alliance {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"alliance {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # Output piped into a pager or `head` that closed early: not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
