@@ -437,9 +437,18 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+COMMANDS = (add_commands,)
+"""Every group of subcommands the ``alliance`` script adds to the model's."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the whole ``alliance`` parser (the manual's command-line page is made from it)."""
+    return sim_cli.build_parser(extra=COMMANDS)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``alliance`` command (model, experiment and dashboard commands)."""
-    return sim_cli.main(argv, extra=(add_commands,))
+    return sim_cli.main(argv, extra=COMMANDS)
 
 
 if __name__ == "__main__":
