@@ -1,9 +1,11 @@
 """Designs: the points of a sweep, each with a stable ``point_id``.
 
 ``list`` and ``grid`` designs enumerate their points in a fixed order; ``lhs`` uses SciPy's
-Latin hypercube (:class:`scipy.stats.qmc.LatinHypercube`) and ``sobol`` SALib's Saltelli scheme
-(:func:`SALib.sample.sobol.sample`, first- and total-order indices), both seeded by the spec's
-design seed. ``point_id`` is the row number of this order, so the same spec always gives the same
+Latin hypercube (:class:`scipy.stats.qmc.LatinHypercube`), ``sobol`` SALib's Saltelli scheme
+(:func:`SALib.sample.sobol.sample`, first- and total-order indices) and ``morris`` SALib's
+trajectories of elementary effects (:func:`SALib.sample.morris.sample`, Morris 1991 with the
+spread of starting points of Campolongo et al. 2007, :data:`MORRIS_LEVELS` levels), all seeded
+by the spec's design seed. ``point_id`` is the row number of this order, so the same spec always gives the same
 ids, and the seeds of a point's clinics follow from its id.
 """
 
@@ -13,11 +15,15 @@ import itertools
 
 import numpy as np
 import pandas as pd
+from SALib.sample import morris
 from SALib.sample import sobol as saltelli
 from scipy.stats import qmc
 
 from experiments.runner.spec import SweepSpec
 from sim.core.params import PARAMS
+
+MORRIS_LEVELS = 4
+"""Levels of a morris design's grid (SALib's default); a step is 2/3 of a parameter's range."""
 
 
 def build_design(spec: SweepSpec) -> pd.DataFrame:
@@ -42,6 +48,11 @@ def build_design(spec: SweepSpec) -> pd.DataFrame:
     elif spec.kind == "lhs":
         unit = qmc.LatinHypercube(d=len(names), rng=spec.design_seed).random(spec.samples)
         values = _scale(unit, spec)
+    elif spec.kind == "morris":
+        # Trajectory t is rows t (D + 1) to t (D + 1) + D; each step moves one parameter.
+        values = morris.sample(
+            sobol_problem(spec), spec.samples, num_levels=MORRIS_LEVELS, seed=spec.design_seed
+        )
     else:
         values = saltelli.sample(
             sobol_problem(spec), spec.samples, calc_second_order=False, seed=spec.design_seed
@@ -53,7 +64,7 @@ def build_design(spec: SweepSpec) -> pd.DataFrame:
 
 
 def sobol_problem(spec: SweepSpec) -> dict:
-    """Return the SALib problem definition of a ``sobol`` (or ``lhs``) spec."""
+    """Return the SALib problem definition of a ``sobol``, ``morris`` (or ``lhs``) spec."""
     return {
         "num_vars": len(spec.parameters),
         "names": list(spec.parameters),

@@ -18,7 +18,7 @@ Example (the README documents every key)::
     pressure_spread = 0.3
 
     [design]
-    kind = "grid"                       # list | grid | lhs | sobol
+    kind = "grid"                       # list | grid | lhs | sobol | morris
     [design.parameters]
     repair_skill = [0.2, 0.5, 0.8]      # grid: values ...
     attunement = { low = 0.2, high = 0.8, num = 3 }   # ... or an even range
@@ -43,7 +43,9 @@ from sim.core.extension import ExtensionError
 from sim.core.params import Param, ParameterError, check_value
 from sim.core.scenarios import SCENARIOS
 
-DESIGN_KINDS = ("list", "grid", "lhs", "sobol")
+DESIGN_KINDS = ("list", "grid", "lhs", "sobol", "morris")
+FIXED_GROUPS = ("clinic", "intervention")
+"""Parameter groups a morris design leaves out by default: clinic size, trial switches."""
 RECORDS = ("dyads", "sessions")
 CLINIC_KEYS = ("n_clinicians", "patients_per_clinician", "max_sessions")
 
@@ -71,13 +73,14 @@ class SweepSpec:
     fixed : dict
         Overrides applied to every point (clinic size included).
     kind : str
-        Design kind: ``list``, ``grid``, ``lhs`` or ``sobol``.
+        Design kind: ``list``, ``grid``, ``lhs``, ``sobol`` or ``morris``.
     parameters : dict
         Grid values per parameter (``grid``), or ``(low, high)`` bounds (``lhs``, ``sobol``).
     points : tuple of dict
         Explicit points (``list``).
     samples : int
-        Sample size (``lhs``: points; ``sobol``: base sample N, giving N (D + 2) points).
+        Sample size (``lhs``: points; ``sobol``: base sample N, giving N (D + 2) points;
+        ``morris``: trajectories r, giving r (D + 1) points).
     design_seed : int
         Seed of the design's sampler.
     extensions : tuple of str
@@ -224,6 +227,7 @@ def from_dict(data: Mapping[str, Any]) -> SweepSpec:
         "grid": ("kind", "parameters"),
         "lhs": ("kind", "parameters", "samples", "seed"),
         "sobol": ("kind", "parameters", "samples", "seed"),
+        "morris": ("kind", "parameters", "samples", "seed"),
     }[kind]
     _only(design, allowed, f"[design] of kind '{kind}'")
     spec = dict(
@@ -245,10 +249,21 @@ def from_dict(data: Mapping[str, Any]) -> SweepSpec:
         )
         varied = set(spec["parameters"])
     else:
-        spec["parameters"] = _bounds(
-            _table(design, "parameters", required=True, prefix="design."), table
-        )
-        low = 2 if kind == "sobol" else 1
+        if kind == "morris" and "parameters" not in design:
+            # Screening: every free parameter the spec does not fix.
+            free = free_parameters(table).items()
+            spec["parameters"] = {n: bounds for n, bounds in free if n not in fixed}
+        else:
+            spec["parameters"] = _bounds(
+                _table(design, "parameters", required=True, prefix="design."), table
+            )
+        whole = [n for n in spec["parameters"] if table[n].integer]
+        if kind == "morris" and whole:
+            raise SpecError(
+                f"design.parameters.{whole[0]} is whole-numbered; a morris design's "
+                "elementary effects need continuous parameters"
+            )
+        low = 1 if kind == "lhs" else 2
         spec["samples"] = _integer(design.get("samples"), "design.samples", low=low)
         if kind == "sobol" and spec["samples"] & (spec["samples"] - 1):
             raise SpecError(
@@ -261,6 +276,19 @@ def from_dict(data: Mapping[str, Any]) -> SweepSpec:
     if both:
         raise SpecError(f"parameter '{both[0]}' is both fixed and varied; keep it in one place")
     return SweepSpec(**spec)
+
+
+def free_parameters(table: Mapping[str, Param]) -> dict[str, list[float]]:
+    """Return ``{name: [low, high]}`` of every free parameter, a morris design's default.
+
+    Free: continuous, with bounds, and outside :data:`FIXED_GROUPS` (clinic size and the
+    switches of trials and training, which are choices of the experiment, not unknowns).
+    """
+    return {
+        p.name: [p.low, p.high]
+        for p in table.values()
+        if p.group not in FIXED_GROUPS and not p.integer and p.low < p.high
+    }
 
 
 def _table(
