@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from experiments.science.outcomes import OUTCOMES
 from experiments.science.resampling import (
     DEFAULT,
     PATIENT_KEYS,
@@ -183,25 +184,20 @@ def _ratio(
 def dropout_rate(
     dyads: pd.DataFrame,
     *,
-    status: str = "status",
-    dropped: str = "dropped_out",
     interval: str = "bootstrap",
     resampling: Resampling = DEFAULT,
 ) -> Estimate:
     """Return the share of patients who dropped out (pattern P2).
 
-    As in the meta-analysis of Swift & Greenberg (2012, *JCCP* 80(4)): patients who ended
-    treatment unilaterally before its planned end or recovery, over all patients whose
-    treatment has ended (rows still ``active`` are left out: their ending is unknown).
+    The registry's ``dropout_rate`` (:mod:`experiments.science.outcomes`): as in the
+    meta-analysis of Swift & Greenberg (2012, *JCCP* 80(4)), patients who ended treatment
+    unilaterally before its planned end or recovery, over all patients whose treatment has ended
+    (rows still ``active`` are left out: their ending is unknown).
 
     Parameters
     ----------
     dyads : pandas.DataFrame
         Per-dyad summary.
-    status : str
-        Column of the treatment status.
-    dropped : str
-        Status meaning a dropout.
     interval : {"bootstrap", "wilson"}
         Cluster bootstrap (default), or the Wilson score interval, which treats patients as
         independent and so ignores therapist effects.
@@ -212,28 +208,26 @@ def dropout_rate(
     -------
     Estimate
     """
-    require(dyads, (status,))
-    labels = dyads[status].astype(str)
-    ended = (labels != "active").to_numpy()
-    table = dyads[ended]
-    dropouts = (labels[ended] == dropped).to_numpy(float)
-    what = f"share with {status} == {dropped}"
-    if interval == "wilson":
-        if len(table) == 0:
-            raise ValueError("the analysis needs at least 1 patient, got 0")
-        ci = stats.binomtest(int(dropouts.sum()), len(table)).proportion_ci(
-            confidence_level=resampling.confidence, method="wilson"
-        )
-        return Estimate(
-            float(dropouts.mean()),
-            float(ci.low),
-            float(ci.high),
-            len(table),
-            f"{what}; {resampling.confidence:.0%} Wilson score interval",
-        )
-    if interval != "bootstrap":
+    outcome = OUTCOMES["dropout_rate"]
+    if interval == "bootstrap":
+        return outcome.estimate(dyads, resampling=resampling)
+    if interval != "wilson":
         raise ValueError(f"interval must be 'bootstrap' or 'wilson', got {interval!r}")
-    return _ratio(table, dropouts, np.ones(len(table)), what, resampling)
+    dropouts, _, ended = outcome.contributions(dyads)
+    n = int(ended.sum())
+    if n == 0:
+        raise ValueError("the analysis needs at least 1 patient, got 0")
+    k = int(dropouts[ended].sum())
+    ci = stats.binomtest(k, n).proportion_ci(
+        confidence_level=resampling.confidence, method="wilson"
+    )
+    return Estimate(
+        k / n,
+        float(ci.low),
+        float(ci.high),
+        n,
+        f"dropout_rate: {outcome.meaning}; {resampling.confidence:.0%} Wilson score interval",
+    )
 
 
 def rupture_session_share(table: pd.DataFrame, *, resampling: Resampling = DEFAULT) -> Estimate:
@@ -326,25 +320,18 @@ def adherent_share(
 # --- P7: pre-post effect size ----------------------------------------------------------------
 
 
-def pre_post_d(
-    dyads: pd.DataFrame,
-    *,
-    pre: str = "symptom_score_intake",
-    post: str = "symptom_score_post",
-    resampling: Resampling = DEFAULT,
-) -> Estimate:
+def pre_post_d(dyads: pd.DataFrame, *, resampling: Resampling = DEFAULT) -> Estimate:
     """Return the pre-post effect size on symptoms (pattern P7).
 
-    As in the routine-care benchmarks of Wakefield et al. (2021) and Gaskell et al. (2023):
-    (mean pre − mean post) / SD(pre), completers and dropouts together (a dropout's post score
-    is the last observation carried forward), over every patient with both scores.
+    The registry's ``pre_post_d`` (:mod:`experiments.science.outcomes`): as in the routine-care
+    benchmarks of Wakefield et al. (2021) and Gaskell et al. (2023), (mean pre − mean post) /
+    SD(pre), completers and dropouts together (a dropout's post score is the last observation
+    carried forward), over every patient with both scores.
 
     Parameters
     ----------
     dyads : pandas.DataFrame
-        Per-dyad summary.
-    pre, post : str
-        Columns of the intake and post-treatment symptom scores.
+        Per-dyad summary (``symptom_score_intake``, ``symptom_score_post``).
     resampling : Resampling
         Bootstrap settings.
 
@@ -353,16 +340,7 @@ def pre_post_d(
     Estimate
         d, positive for improvement.
     """
-    table = complete(dyads, (pre, post))
-    data = table[[pre, post]].to_numpy(float)
-
-    def statistic(w: np.ndarray) -> np.ndarray:
-        total, mean, cov = weighted_moments(w, data)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            sd_pre = np.sqrt(cov[:, 0, 0] * total / (total - 1.0))
-            return ((mean[:, 0] - mean[:, 1]) / sd_pre)[:, None]
-
-    return estimates(table, statistic, resampling, [f"(mean {pre} - mean {post}) / SD({pre})"])[0]
+    return OUTCOMES["pre_post_d"].estimate(dyads, resampling=resampling)
 
 
 # --- P8: autonomy support, adherence and internalisation ---------------------------------------

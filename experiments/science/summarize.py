@@ -1,6 +1,6 @@
 """Per-point summaries of a sweep: clinic-level outcomes, then means and 95% intervals.
 
-Each replicate of a point is one clinic; its outcomes (dropout rate, pre-post d, ...) are
+Each replicate of a point is one clinic; its outcomes (:mod:`experiments.science.outcomes`) are
 computed from its patients, and the point's estimate is the mean over replicates with a
 t-interval. Part files hold whole clinics, so the table is built one part at a time and memory
 stays flat however large the sweep.
@@ -17,49 +17,9 @@ from scipy import stats
 
 from experiments.runner.io import write_parquet, write_text
 from experiments.runner.store import Store
+from experiments.science.outcomes import OUTCOMES, clinic_values
 
-OUTCOMES = {
-    "dropout_rate": "share of patients who dropped out",
-    "recovered_rate": "share of patients who ended on recovery",
-    "symptom_change": "mean PHQ-9 change, intake minus post (positive = better)",
-    "pre_post_d": "pre-post Cohen's d (SD of intake)",
-    "wai_early": "mean WAI-SR total at session 3",
-    "alliance_mean": "mean latent alliance over sessions",
-    "ruptures_per_session": "ruptures per attended session",
-    "detected_share": "share of ruptures the clinician noticed",
-    "repaired_share": "share of ruptures repaired",
-    "engagement_mean": "mean engagement (share of agreed tasks done)",
-    "sessions_mean": "mean sessions attended",
-}
-"""Clinic-level outcomes, by column name."""
-
-
-def clinic_outcomes(dyads: pd.DataFrame) -> pd.DataFrame:
-    """Return one row of outcomes per clinic (``point_id``, ``rep``) of a per-dyad table."""
-    d = dyads.assign(
-        dropped=dyads["status"].astype(str) == "dropped_out",
-        recovered=dyads["status"].astype(str) == "recovered",
-        change=dyads["symptom_score_intake"] - dyads["symptom_score_post"],
-    )
-    g = d.groupby(["point_id", "rep"], sort=True)
-    sums = g[["ruptures", "detected", "repaired", "sessions"]].sum()
-    out = pd.DataFrame(
-        {
-            "dropout_rate": g["dropped"].mean(),
-            "recovered_rate": g["recovered"].mean(),
-            "symptom_change": g["change"].mean(),
-            "pre_post_d": g["change"].mean() / g["symptom_score_intake"].std(ddof=1),
-            "wai_early": g["wai_early"].mean(),
-            "alliance_mean": g["alliance_mean"].mean(),
-            "ruptures_per_session": sums["ruptures"] / sums["sessions"],
-            "detected_share": sums["detected"] / sums["ruptures"].where(sums["ruptures"] > 0),
-            "repaired_share": sums["repaired"] / sums["ruptures"].where(sums["ruptures"] > 0),
-            "engagement_mean": g["engagement_mean"].mean(),
-            "sessions_mean": g["sessions"].mean(),
-            "patients": g.size(),
-        }
-    )
-    return out.reset_index()
+__all__ = ["OUTCOMES", "per_point", "summarize"]
 
 
 def per_point(clinics: pd.DataFrame, design: pd.DataFrame) -> pd.DataFrame:
@@ -117,7 +77,7 @@ def summarize(
     parts = sorted(store.part("runs", c) for c in chunks)
     if not parts:
         raise FileNotFoundError(f"'{store.root}' holds no committed results to summarise")
-    clinics = pd.concat([clinic_outcomes(pd.read_parquet(p)) for p in parts], ignore_index=True)
+    clinics = pd.concat([clinic_values(pd.read_parquet(p)) for p in parts], ignore_index=True)
     summary = per_point(clinics, pd.read_parquet(store.design_path))
     write_parquet(summary, store.root / "summary.parquet")
     write_text(summary.to_csv(index=False), store.root / "summary.csv")

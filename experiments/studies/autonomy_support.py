@@ -18,6 +18,7 @@ import pandas as pd
 from experiments.runner.io import write_text
 from experiments.runner.store import Store
 from experiments.science.analysis import adherent_share, autonomy_support_effect
+from experiments.science.outcomes import OUTCOMES
 from experiments.science.report import figure, markdown_table, save_figure
 from experiments.studies.common import committed_parts
 
@@ -74,7 +75,7 @@ def report(root: Path) -> Path:
                 "adherence (mean doses taken)": d["engagement_mean"].mean(),
                 "adherent at the end": f"{a.value:.1%} [{a.low:.1%}, {a.high:.1%}]",
                 **{name.replace("_", " "): end[name].mean() for name in NEEDS},
-                "dropout": (d["status"].astype(str) == "dropped_out").mean(),
+                "dropout": OUTCOMES["dropout_rate"].value(d),
             }
         )
     table = pd.DataFrame(rows)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from experiments.runner.io import write_parquet, write_with
+from experiments.science.outcomes import OUTCOMES
 from experiments.science.plots import trajectories
 from sim.core.batch import simulate
 
@@ -59,16 +59,13 @@ class ClinicSummary:
 def summarise(dyads: pd.DataFrame) -> ClinicSummary:
     """Return the headline figures of a per-dyad summary table.
 
-    The pre-post effect size is Cohen's d with the pre-treatment standard deviation as the
-    denominator, over completers and dropouts together (last observation), as routine-care
-    benchmarking studies compute it (Wakefield et al. 2021).
+    Shares and the pre-post effect size are the registry's outcomes
+    (:mod:`experiments.science.outcomes`), computed as everywhere else in the project.
     """
     status = dyads["status"].astype(str)
     sessions = int(dyads["sessions"].sum())
-    ruptures = int(dyads["ruptures"].sum())
     pre, post = dyads["symptom_score_intake"], dyads["symptom_score_post"]
     both = pre.notna() & post.notna()
-    sd_pre = pre[both].std(ddof=1)
     per_session = 1.0 / max(sessions, 1)
     return ClinicSummary(
         patients=len(dyads),
@@ -79,15 +76,13 @@ def summarise(dyads: pd.DataFrame) -> ClinicSummary:
         withdrawals_per_session=dyads["withdrawals"].sum() * per_session,
         confrontations_per_session=dyads["confrontations"].sum() * per_session,
         reported_per_session=dyads["reported"].sum() * per_session,
-        detected_share=dyads["detected"].sum() / ruptures if ruptures else np.nan,
-        repaired_share=dyads["repaired"].sum() / ruptures if ruptures else np.nan,
-        wai_early=float(dyads["wai_early"].mean()),
+        detected_share=OUTCOMES["detected_share"].value(dyads),
+        repaired_share=OUTCOMES["repaired_share"].value(dyads),
+        wai_early=OUTCOMES["wai_early"].value(dyads),
         wai_final=float(dyads["wai_final"].mean()),
         symptom_pre=float(pre[both].mean()),
         symptom_post=float(post[both].mean()),
-        pre_post_d=float((pre[both].mean() - post[both].mean()) / sd_pre)
-        if both.sum() > 1 and sd_pre > 0
-        else np.nan,
+        pre_post_d=OUTCOMES["pre_post_d"].value(dyads),
     )
 
 
