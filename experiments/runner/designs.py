@@ -5,8 +5,8 @@ Latin hypercube (:class:`scipy.stats.qmc.LatinHypercube`), ``sobol`` SALib's Sal
 (:func:`SALib.sample.sobol.sample`, first- and total-order indices) and ``morris`` SALib's
 trajectories of elementary effects (:func:`SALib.sample.morris.sample`, Morris 1991 with the
 spread of starting points of Campolongo et al. 2007, :data:`MORRIS_LEVELS` levels), all seeded
-by the spec's design seed. ``point_id`` is the row number of this order, so the same spec always gives the same
-ids, and the seeds of a point's clinics follow from its id.
+by the spec's design seed. ``point_id`` is the row number of this order, so the same spec
+always gives the same ids, and the seeds of a point's clinics follow from its id.
 """
 
 from __future__ import annotations

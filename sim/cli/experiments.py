@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from sim.cli import analyses
 from sim.cli import model as sim_cli
 from sim.cli.common import UsageError, writable_dir
 
@@ -73,21 +74,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     ver.add_argument("dir", help="results directory of a sweep")
     ver.set_defaults(func=cmd_verify)
-
-    sens = sub.add_parser(
-        "sensitivity",
-        help="Sobol indices of an outcome (sobol designs)",
-        description="Compute first-order and total Sobol indices (SALib) of one outcome of a "
-        "finished sobol sweep; write a CSV and a bar chart into DIR.",
-    )
-    sens.add_argument("dir", help="results directory of a sobol sweep")
-    sens.add_argument("--outcome", required=True, help="outcome, e.g. dropout_rate")
-    sens.add_argument(
-        "--allow-incomplete",
-        action="store_true",
-        help="compute even if chunks are missing or damaged (said on stderr)",
-    )
-    sens.set_defaults(func=cmd_sensitivity)
 
     study = sub.add_parser(
         "study",
@@ -300,25 +286,6 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_sensitivity(args: argparse.Namespace) -> int:
-    """Sobol indices of one outcome."""
-    from experiments.runner.store import StoreError
-    from experiments.science.sensitivity import SensitivityError, sobol_indices
-
-    try:
-        table = sobol_indices(
-            args.dir,
-            args.outcome,
-            allow_incomplete=args.allow_incomplete,
-            report=_warn_incomplete(args.dir),
-        )
-    except (SensitivityError, FileNotFoundError, StoreError) as exc:
-        raise UsageError(str(exc)) from None
-    print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
-    print(f"wrote {Path(args.dir) / f'sensitivity-{args.outcome}.csv'} and .png")
-    return 0
-
-
 def cmd_study(args: argparse.Namespace) -> int:
     """Run a named study and write its report."""
     from dataclasses import replace
@@ -437,7 +404,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = (add_commands,)
+COMMANDS = (add_commands, analyses.add_commands)
 """Every group of subcommands the ``alliance`` script adds to the model's."""
 
 
