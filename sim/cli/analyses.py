@@ -59,6 +59,32 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     _add_allow_incomplete(sens)
     sens.set_defaults(func=cmd_sensitivity)
 
+    disc = sub.add_parser(
+        "discover",
+        help="scenario discovery: where an outcome crosses a threshold (PRIM, feature scores)",
+        description="Scenario discovery on a finished sweep (lhs, sobol, morris or grid), on "
+        "the per-point mean over replicates: PRIM (EMA Workbench) finds the box of "
+        "parameters where OUTCOME is above (below) the threshold, with its coverage-"
+        "density trade-off; the chosen box is the one of highest coverage among those "
+        "at least --density dense, given in parameter units and in words. Also scores "
+        "every parameter's importance for every outcome (extra-trees). Writes "
+        "discovery-OUTCOME-tradeoff.csv, -box.csv, .png and feature-scores.csv, .png "
+        "into DIR.",
+    )
+    disc.add_argument("dir", help="results directory of a sweep")
+    disc.add_argument("--outcome", required=True, help="outcome, e.g. dropout_rate")
+    threshold = disc.add_mutually_exclusive_group(required=True)
+    threshold.add_argument("--above", type=float, help="cases: outcome above this value")
+    threshold.add_argument("--below", type=float, help="cases: outcome below this value")
+    disc.add_argument(
+        "--density",
+        type=float,
+        default=0.8,
+        help="least density of the chosen box (default: %(default)s)",
+    )
+    _add_allow_incomplete(disc)
+    disc.set_defaults(func=cmd_discover)
+
 
 def _sweep_dir(directory: str) -> Path:
     path = Path(directory)
@@ -101,6 +127,46 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         covers = int(table[["S1_covers_zero", "ST_covers_zero"]].to_numpy().sum())
         print(f"{covers} of {2 * len(table)} intervals cover 0 (*_covers_zero)")
     print(f"wrote {directory / f'sensitivity-{args.outcome}.csv'} and .png")
+    return 0
+
+
+def cmd_discover(args: argparse.Namespace) -> int:
+    """PRIM box and feature scores of one outcome."""
+    from experiments.runner.store import StoreError
+    from experiments.science.discovery import DiscoveryError, discover
+
+    directory = _sweep_dir(args.dir)
+    try:
+        found = discover(
+            directory,
+            args.outcome,
+            above=args.above,
+            below=args.below,
+            min_density=args.density,
+            allow_incomplete=args.allow_incomplete,
+            report=_warn_incomplete(args.dir),
+        )
+    except (DiscoveryError, FileNotFoundError, StoreError) as exc:
+        raise UsageError(str(exc)) from None
+    print(
+        f"{found.cases} of {found.points} design points have {found.outcome} "
+        f"{found.condition} {found.threshold:g}"
+    )
+    print("coverage-density trade-off (PRIM, every box):")
+    print(
+        found.tradeoff[["box", "coverage", "density", "mass", "restricted"]].to_string(
+            index=False, float_format=lambda x: f"{x:.3f}"
+        )
+    )
+    print(f"chosen box {found.chosen}:")
+    print(found.limits.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    print(found.words)
+    print("feature scores (extra-trees importance):")
+    print(found.features.to_string(float_format=lambda x: f"{x:.3f}"))
+    print(
+        f"wrote discovery-{found.outcome}-tradeoff.csv, -box.csv, .png and feature-scores.* "
+        f"into {directory}"
+    )
     return 0
 
 
