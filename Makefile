@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean clean-cache
+.PHONY: demo test docs bench lint clean clean-cache
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,12 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(MAKE) docs
 	$(BIN)/python -m pytest -n 2
+
+# The manual, offline, every warning an error (docs/conf.py); tests/test_manual.py reads the build.
+docs: $(STAMP)
+	$(BIN)/sphinx-build -E -j 2 -W --keep-going -q -b html -w docs/_build/warnings.txt docs docs/_build/html
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_kernel.py
