@@ -1,5 +1,12 @@
 """One chunk of a sweep, as a worker runs it: simulate, write the part files, return a receipt.
 
+A chunk writes per-dyad rows (``runs``, and ``sessions`` when the panel is recorded), or, when
+the spec records ``["clinics"]``, one row per clinic (``clinics``): the worker hands its chunk's
+per-dyad table, in memory, to a *clinic reducer* and writes only the reducer's rows. The reducer
+is the science layer's outcome registry (:data:`CLINIC_REDUCER`), named by an import reference
+("module:function") that the worker imports, as it imports extensions: the runner sits below
+the science layer and never imports it.
+
 Kept apart from :mod:`experiments.runner.sweep` so that a pool worker imports only what a chunk
 needs
 (the model, pandas, the store), not the driver's designs (SciPy's and SALib's samplers) or its
@@ -10,9 +17,13 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import hashlib
+import importlib
+import inspect
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +35,17 @@ from experiments.runner.io import file_digest, write_parquet
 from experiments.runner.store import Store, now, versions
 from sim.core.batch import KEY_COLUMNS, simulate
 from sim.core.composition import compose
+
+CLINIC_REDUCER = "experiments.science.outcomes:clinic_table"
+"""Import reference of the default clinic reducer: every registered outcome of each clinic.
+
+A reducer takes a chunk's per-dyad table (a DataFrame with the columns of
+:attr:`sim.core.batch.SimulationResult.dyads`) and returns one row per clinic, in key order,
+with ``point_id``, ``rep`` and its figures. The runner names it and never imports it at module
+level (the layers' contract); ``run_sweep(..., reducer=...)`` names another.
+"""
+CLINIC_KEYS = ("point_id", "rep")
+"""The columns naming one clinic of a sweep (a design point's replicate)."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +63,9 @@ class ChunkTask:
     extensions: tuple[str, ...] = ()
     model_fingerprint: str = ""
     points_per_chunk: int = 0
+    reducer: str = ""
+    """Import reference of the clinic reducer when the spec records ``["clinics"]`` (else "")."""
+    reducer_fingerprint: str = ""
 
 
 def run_chunk(task: ChunkTask) -> dict[str, Any]:
@@ -54,6 +79,16 @@ def run_chunk(task: ChunkTask) -> dict[str, Any]:
             f"sweep's ({task.model_fingerprint}): install the same version of the project and "
             "of the extensions on every worker"
         )
+    reduce = None
+    if task.reducer:
+        reduce = load_reducer(task.reducer)
+        mine = reducer_fingerprint(task.reducer)
+        if task.reducer_fingerprint and mine != task.reducer_fingerprint:
+            raise RuntimeError(
+                f"this worker's clinic reducer {task.reducer} (fingerprint {mine}) is not the "
+                f"sweep's ({task.reducer_fingerprint}): install the same version of the project "
+                "on every worker"
+            )
     result = simulate(
         task.params,
         seed=task.seed,
@@ -61,12 +96,22 @@ def run_chunk(task: ChunkTask) -> dict[str, Any]:
         reps=np.full(n, task.rep),
         rows=np.arange(n),
         record_sessions=task.record_sessions,
-        tables="arrow",
+        tables="arrow" if reduce is None else "pandas",
         extensions=composition.extensions,
     )
     store = Store(task.root)
-    dyads = with_varied(result.dyads, task.varied)
-    files = {"runs": write_parquet(dyads, store.part("runs", task.chunk), statistics=KEY_COLUMNS)}
+    if reduce is not None:
+        table = with_varied(clinic_rows(result.dyads, reduce), task.varied, at=len(CLINIC_KEYS))
+        files = {
+            "clinics": write_parquet(
+                table, store.part("clinics", task.chunk), statistics=CLINIC_KEYS
+            )
+        }
+    else:
+        table = with_varied(result.dyads, task.varied)
+        files = {
+            "runs": write_parquet(table, store.part("runs", task.chunk), statistics=KEY_COLUMNS)
+        }
     if task.record_sessions and result.sessions is not None:
         files["sessions"] = write_parquet(
             result.sessions,
@@ -76,7 +121,8 @@ def run_chunk(task: ChunkTask) -> dict[str, Any]:
     return {
         "chunk": task.chunk,
         "status": "ok",
-        "rows": dyads.num_rows,
+        "rows": table.num_rows,
+        "dyads": len(result.dyads),
         "dyad_sessions": result.dyad_sessions,
         "seconds": round(time.perf_counter() - started, 4),
         "finished": now(),
@@ -94,15 +140,74 @@ def _versions() -> dict[str, str]:
     return versions()
 
 
-def with_varied(dyads: pa.Table, varied: pd.DataFrame) -> pa.Table:
+def with_varied(table: pa.Table, varied: pd.DataFrame, at: int = len(KEY_COLUMNS)) -> pa.Table:
     """Insert the varied parameters' values (``varied``, indexed by point id) after the keys."""
-    where = varied.index.get_indexer(dyads.column("point_id").to_numpy())
+    where = varied.index.get_indexer(table.column("point_id").to_numpy())
     for offset, name in enumerate(varied.columns):
         values = varied[name].to_numpy()[where]
-        dyads = dyads.add_column(
-            len(KEY_COLUMNS) + offset, str(name), pa.array(values, from_pandas=True)
-        )
-    return dyads
+        table = table.add_column(at + offset, str(name), pa.array(values, from_pandas=True))
+    return table
+
+
+def clinic_rows(dyads: pd.DataFrame, reduce: Callable[[pd.DataFrame], pd.DataFrame]) -> pa.Table:
+    """Return a chunk's clinic table: the reducer's rows, then each clinic's ``dyad_sessions``.
+
+    ``dyads`` is in key order (as :func:`sim.core.batch.simulate` returns it), so each clinic is
+    a block of consecutive rows.
+    """
+    clinics = reduce(dyads)
+    keys = [dyads[k].to_numpy() for k in CLINIC_KEYS]
+    new = np.zeros(len(dyads), dtype=bool)  # first row of a clinic
+    new[:1] = True
+    for values in keys:
+        new[1:] |= values[1:] != values[:-1]
+    starts = np.flatnonzero(new)
+    for name, values in zip(CLINIC_KEYS, keys, strict=True):
+        if not np.array_equal(clinics[name].to_numpy(), values[starts]):
+            raise RuntimeError(
+                f"the clinic reducer returned clinics other than the chunk's, or in another "
+                f"order (column {name}); it must return one row per clinic, in key order"
+            )
+    sessions = dyads["sessions"].to_numpy(np.int64)
+    dyad_sessions = np.add.reduceat(sessions, starts) if starts.size else sessions[:0]
+    table = pa.Table.from_pandas(clinics, preserve_index=False)
+    return table.append_column("dyad_sessions", pa.array(dyad_sessions))
+
+
+def load_reducer(reference: str) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """Import a clinic reducer by reference (``"module:function"``).
+
+    Raises
+    ------
+    ValueError
+        Naming the reference and what went wrong.
+    """
+    module_name, _, name = reference.partition(":")
+    try:
+        function = getattr(importlib.import_module(module_name), name or "clinic_table")
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"clinic reducer '{reference}' cannot be imported ({exc})") from None
+    if not callable(function):
+        raise ValueError(f"clinic reducer '{reference}' is not a function")
+    return function
+
+
+@functools.cache
+def reducer_fingerprint(reference: str) -> str:
+    """Return a hash of the clinic reducer's module source and name, shortened.
+
+    A clinics table holds outcomes as the reducer defined them when it was written; a store
+    refuses to mix in rows computed by other definitions (as the model fingerprint does for
+    another model).
+    """
+    function = load_reducer(reference)
+    module = inspect.getmodule(function)
+    try:
+        source = inspect.getsource(module) if module is not None else ""
+    except (OSError, TypeError):
+        source = ""
+    blob = f"{reference}\n{getattr(function, '__qualname__', '')}\n{source}".encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
 
 
 def warm_up() -> None:

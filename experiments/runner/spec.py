@@ -46,7 +46,11 @@ from sim.core.scenarios import SCENARIOS
 DESIGN_KINDS = ("list", "grid", "lhs", "sobol", "morris")
 FIXED_GROUPS = ("clinic", "intervention")
 """Parameter groups a morris design leaves out by default: clinic size, trial switches."""
-RECORDS = ("dyads", "sessions")
+RECORDS = ("dyads", "sessions", "clinics")
+RECORD_CHOICES = (("dyads",), ("dyads", "sessions"), ("clinics",))
+"""What a sweep may record: per-dyad rows (and the per-session panel), or one row per clinic."""
+TABLES = {"dyads": "runs", "sessions": "sessions", "clinics": "clinics"}
+"""The store's table (folder of part files) of each recorded kind."""
 CLINIC_KEYS = ("n_clinicians", "patients_per_clinician", "max_sessions")
 
 
@@ -69,7 +73,8 @@ class SweepSpec:
     replicates : int
         Clinics simulated per design point.
     record : tuple of str
-        ``("dyads",)`` or ``("dyads", "sessions")``.
+        ``("dyads",)``, ``("dyads", "sessions")`` or ``("clinics",)`` (one row per replicate
+        clinic with every registered outcome, computed in the worker; no per-dyad rows).
     fixed : dict
         Overrides applied to every point (clinic size included).
     kind : str
@@ -110,6 +115,11 @@ class SweepSpec:
                 names.update(dict.fromkeys(point))
             return list(names)
         return list(self.parameters)
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """The store's tables this spec writes: ``runs`` (and ``sessions``), or ``clinics``."""
+        return tables_of(self.record)
 
     @classmethod
     def from_stored(cls, data: Mapping[str, Any]) -> SweepSpec:
@@ -195,8 +205,12 @@ def from_dict(data: Mapping[str, Any]) -> SweepSpec:
     record = experiment.get("record", ["dyads"])
     if isinstance(record, str):
         record = [record]
-    if not isinstance(record, list) or not set(record) <= set(RECORDS) or "dyads" not in record:
-        raise SpecError('experiment.record must be ["dyads"] or ["dyads", "sessions"]')
+    known = isinstance(record, list) and all(r in RECORDS for r in record)
+    if not known or tuple(r for r in RECORDS if r in record) not in RECORD_CHOICES:
+        raise SpecError(
+            'experiment.record must be ["dyads"], ["dyads", "sessions"] or ["clinics"], '
+            f"got {record!r}"
+        )
     extensions = experiment.get("extensions", [])
     if not isinstance(extensions, list) or not all(
         isinstance(e, str) and e.strip() for e in extensions
@@ -276,6 +290,11 @@ def from_dict(data: Mapping[str, Any]) -> SweepSpec:
     if both:
         raise SpecError(f"parameter '{both[0]}' is both fixed and varied; keep it in one place")
     return SweepSpec(**spec)
+
+
+def tables_of(record: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Return the store's tables (folders of part files) that ``record`` writes, in order."""
+    return tuple(TABLES[r] for r in RECORDS if r in record)
 
 
 def free_parameters(table: Mapping[str, Param]) -> dict[str, list[float]]:

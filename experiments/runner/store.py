@@ -6,6 +6,8 @@ Layout of ``DIR``::
     design.parquet           the design points (point_id + varied parameters)
     runs/part-<chunk>.parquet      per-dyad summaries of one chunk
     sessions/part-<chunk>.parquet  per-session panel of one chunk (when recorded)
+    clinics/part-<chunk>.parquet   one row per clinic of one chunk (instead of runs, when the
+                                   spec records ["clinics"])
     ledger.jsonl             one receipt per line: a chunk committed ("ok") or failed
 
 Every file is written under a temporary name, fsynced and renamed (:mod:`experiments.runner.io`); a
@@ -128,7 +130,7 @@ class Store:
         self._lock_handle: Any = None
 
     def part(self, table: str, chunk: str) -> Path:
-        """Return the path of one chunk's part file of ``table`` (``runs`` or ``sessions``)."""
+        """Return the path of one chunk's part file of ``table`` (runs, sessions, clinics)."""
         return self.root / table / f"part-{chunk}.parquet"
 
     def read_manifest(self) -> dict[str, Any] | None:
@@ -149,13 +151,19 @@ class Store:
             )
         return manifest
 
-    def check_compatible(self, spec: SweepSpec) -> dict[str, Any] | None:
+    def check_compatible(
+        self, spec: SweepSpec, reducer: dict[str, str] | None = None
+    ) -> dict[str, Any] | None:
         """Refuse a directory written by another spec; return its manifest if any.
+
+        ``reducer`` is the clinic reducer (``reference`` and ``fingerprint``) of a sweep that
+        records ``["clinics"]``: its rows must not be mixed with rows of other definitions.
 
         Raises
         ------
         StoreError
-            If the directory holds other files but no manifest, or a sweep of another spec.
+            If the directory holds other files but no manifest, a sweep of another spec, of
+            another version of the model, or clinics computed by another reducer.
         """
         manifest = self.read_manifest()
         if manifest is None:
@@ -179,10 +187,22 @@ class Store:
                 f"'{manifest.get('spec', {}).get('name')}', hash {manifest.get('spec_hash')}; "
                 f"this spec's hash is {spec.content_hash()}); choose another --out"
             )
+        written = manifest.get("clinic_reducer")
+        if reducer is not None and isinstance(written, dict) and written != reducer:
+            raise StoreError(
+                f"--out '{self.root}' holds clinics whose outcomes were computed by other "
+                f"definitions (reducer {written.get('reference')}, fingerprint "
+                f"{written.get('fingerprint')}; now {reducer['reference']}, "
+                f"{reducer['fingerprint']}); choose another --out"
+            )
         return manifest
 
     def initialise(
-        self, spec: SweepSpec, design: pd.DataFrame, layout: dict[str, Any]
+        self,
+        spec: SweepSpec,
+        design: pd.DataFrame,
+        layout: dict[str, Any],
+        reducer: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """Create the directory, write a manifest for this run, then the design.
 
@@ -190,6 +210,8 @@ class Store:
         :meth:`check_compatible` recognises as this sweep's, and the next run completes it
         (before, a kill between the design and the manifest left a directory refused for
         ever). An existing manifest (a resumed run) keeps its creation time and chunk layout.
+        ``reducer`` (a clinics sweep's, see :meth:`check_compatible`) is recorded as
+        ``clinic_reducer``.
         """
         previous = self.read_manifest()
         self.root.mkdir(parents=True, exist_ok=True)
@@ -202,6 +224,7 @@ class Store:
             "design_seed": spec.design_seed,
             "replicates": max(spec.replicates, (previous or {}).get("replicates", 0)),
             "layout": (previous or {}).get("layout", layout),
+            **({"clinic_reducer": dict(reducer)} if reducer is not None else {}),
             "versions": versions(),
             "git_commit": git_commit(),
             "created": (previous or {}).get("created", now()),
@@ -209,7 +232,7 @@ class Store:
             "finished": None,
         }
         self.write_manifest(manifest)
-        for table in ("runs", *(("sessions",) if "sessions" in spec.record else ())):
+        for table in spec.tables:
             (self.root / table).mkdir(exist_ok=True)
         # The design follows from the spec: a missing or damaged one is written again.
         recorded = (previous or {}).get("design")
@@ -392,7 +415,7 @@ class Store:
             )
         except StoreError as exc:
             return set(), [*problems, str(exc)]
-        tables = ("runs", "sessions") if "sessions" in spec.record else ("runs",)
+        tables = spec.tables
         latest = self.latest_receipts()
         verified: set[str] = set()
         per_rep = -(-layout["points"] // layout["points_per_chunk"])

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments.runner.chunks import ChunkTask, run_chunk
+from experiments.runner.chunks import CLINIC_REDUCER, ChunkTask, reducer_fingerprint, run_chunk
 from experiments.runner.designs import build_design
 from experiments.runner.progress import SweepProgress
 from experiments.runner.spec import SweepSpec
@@ -136,14 +136,43 @@ def point_rows(spec: SweepSpec, design: pd.DataFrame) -> np.ndarray:
     return rows
 
 
+def clinic_reducer(spec: SweepSpec, reducer: str | None = None) -> dict[str, str] | None:
+    """Return the clinic reducer a sweep's workers run (reference and fingerprint), or None.
+
+    None unless the spec records ``["clinics"]``; then ``reducer`` or :data:`CLINIC_REDUCER`.
+
+    Raises
+    ------
+    StoreError
+        If the reducer cannot be imported.
+    """
+    if "clinics" not in spec.record:
+        return None
+    reference = reducer or CLINIC_REDUCER
+    try:
+        return {"reference": reference, "fingerprint": reducer_fingerprint(reference)}
+    except ValueError as exc:
+        raise StoreError(str(exc)) from None
+
+
 def plan_chunks(
-    spec: SweepSpec, design: pd.DataFrame, layout: dict[str, Any], skip: set[str], root: Path
+    spec: SweepSpec,
+    design: pd.DataFrame,
+    layout: dict[str, Any],
+    skip: set[str],
+    root: Path,
+    reducer: str | None = None,
 ) -> Iterator[ChunkTask]:
-    """Yield the chunks still to run, replicate by replicate (lazily: memory stays flat)."""
+    """Yield the chunks still to run, replicate by replicate (lazily: memory stays flat).
+
+    ``reducer`` names the clinic reducer of a ``["clinics"]`` sweep (default
+    :data:`CLINIC_REDUCER`).
+    """
     rows = point_rows(spec, design)
     size = layout["points_per_chunk"]
     varied = design.set_index("point_id")
     fingerprint = compose(spec.extensions).fingerprint[:16]  # workers check theirs against it
+    clinics = clinic_reducer(spec, reducer) or {"reference": "", "fingerprint": ""}
     for rep in range(spec.replicates):
         for start in range(0, len(design), size):
             chunk = f"r{rep:04d}-p{start:06d}"
@@ -162,6 +191,8 @@ def plan_chunks(
                 extensions=spec.extensions,
                 model_fingerprint=fingerprint,
                 points_per_chunk=size,
+                reducer=clinics["reference"],
+                reducer_fingerprint=clinics["fingerprint"],
             )
 
 
@@ -203,6 +234,7 @@ def run_sweep(
     max_in_flight: int | None = None,
     progress: bool = False,
     raise_on_failure: bool = False,
+    reducer: str | None = None,
 ) -> SweepOutcome:
     """Run (or resume) a sweep into ``out``.
 
@@ -224,6 +256,11 @@ def run_sweep(
     raise_on_failure : bool
         Raise :class:`SweepFailed` at the end if any chunk failed (the others are kept), instead
         of only listing them in the outcome.
+    reducer : str, optional
+        Import reference (``"module:function"``) of the clinic reducer of a sweep that records
+        ``["clinics"]``; default :data:`experiments.runner.chunks.CLINIC_REDUCER` (every
+        registered outcome). Recorded in the manifest with its fingerprint; a directory written
+        with other definitions is refused.
 
     Returns
     -------
@@ -244,6 +281,7 @@ def run_sweep(
             max_in_flight=max_in_flight,
             progress=progress,
             raise_on_failure=raise_on_failure,
+            reducer=reducer,
         )
 
 
@@ -256,9 +294,11 @@ def _run_locked(
     max_in_flight: int | None,
     progress: bool,
     raise_on_failure: bool,
+    reducer: str | None,
 ) -> SweepOutcome:
     """:func:`run_sweep` once the directory's lock is held."""
-    previous = store.check_compatible(spec)
+    clinics = clinic_reducer(spec, reducer)
+    previous = store.check_compatible(spec, clinics)
     design = build_design(spec)
     layout = plan_layout(spec, design, chunk_size)
     if previous is not None:
@@ -269,16 +309,18 @@ def _run_locked(
                 "resume with that chunk size or omit it"
             )
     store.claim()
-    manifest = store.initialise(spec, design, layout)
+    manifest = store.initialise(spec, design, layout, clinics)
     layout = manifest["layout"]
-    tables = ("runs", "sessions") if "sessions" in spec.record else ("runs",)
+    tables = spec.tables
     committed = store.committed(tables)
     outcome = SweepOutcome(planned=count_chunks(spec, layout))
     outcome.skipped = len({c for c in committed if int(c[1:5]) < spec.replicates})
     executor = executor or SerialExecutor()
     limit = max_in_flight or max(4, 2 * (getattr(executor, "_max_workers", None) or 2))
     started = time.perf_counter()
-    tasks = plan_chunks(spec, design, layout, committed, store.root)
+    tasks = plan_chunks(
+        spec, design, layout, committed, store.root, clinics["reference"] if clinics else None
+    )
     with SweepProgress(outcome.planned, outcome.skipped, enabled=progress) as bar:
         in_flight: dict[Future, ChunkTask] = {}
         failing = 0  # chunks failed in a row

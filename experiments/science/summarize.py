@@ -3,7 +3,9 @@
 Each replicate of a point is one clinic; its outcomes (:mod:`experiments.science.outcomes`) are
 computed from its patients, and the point's estimate is the mean over replicates with a
 t-interval. Part files hold whole clinics, so the table is built one part at a time and memory
-stays flat however large the sweep.
+stays flat however large the sweep. A sweep that records ``["clinics"]`` has had its workers
+compute the same clinic rows (:func:`experiments.science.outcomes.clinic_table`, the runner's
+default clinic reducer), so its summary is read from them, with the same numbers.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import pandas as pd
 from scipy import stats
 
 from experiments.runner.io import write_parquet, write_text
-from experiments.runner.store import Store
-from experiments.science.outcomes import OUTCOMES, clinic_values
+from experiments.runner.spec import SweepSpec
+from experiments.runner.store import Store, StoreError
+from experiments.science.outcomes import OUTCOMES, clinic_table
 
 __all__ = ["OUTCOMES", "per_point", "summarize"]
 
@@ -74,11 +77,40 @@ def summarize(
     chunks, problems = store.require_complete(allow_incomplete)  # verified once, read once
     if problems and report is not None:
         report(problems)
-    parts = sorted(store.part("runs", c) for c in chunks)
-    if not parts:
-        raise FileNotFoundError(f"'{store.root}' holds no committed results to summarise")
-    clinics = pd.concat([clinic_values(pd.read_parquet(p)) for p in parts], ignore_index=True)
+    clinics = clinic_parts(store, chunks)
     summary = per_point(clinics, pd.read_parquet(store.design_path))
     write_parquet(summary, store.root / "summary.parquet")
     write_text(summary.to_csv(index=False), store.root / "summary.csv")
     return summary
+
+
+def clinic_parts(store: Store, chunks: set[str]) -> pd.DataFrame:
+    """Return one row per clinic of the committed ``chunks``: every outcome and ``patients``.
+
+    Read from the ``clinics`` parts of a sweep that records ``["clinics"]``; computed part by
+    part from the per-dyad ``runs`` parts otherwise.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there are no chunks to read.
+    StoreError
+        If the clinics parts were written by a reducer other than the registry's.
+    """
+    manifest = store.read_manifest() or {}
+    spec = SweepSpec.from_stored(manifest["spec"])
+    table = "clinics" if "clinics" in spec.tables else "runs"
+    parts = sorted(store.part(table, c) for c in chunks)
+    if not parts:
+        raise FileNotFoundError(f"'{store.root}' holds no committed results to summarise")
+    if table == "runs":
+        return pd.concat([clinic_table(pd.read_parquet(p)) for p in parts], ignore_index=True)
+    reducer = (manifest.get("clinic_reducer") or {}).get("reference", "")
+    ours = f"{clinic_table.__module__}:{clinic_table.__qualname__}"
+    if reducer != ours:
+        raise StoreError(
+            f"'{store.root}' holds clinics computed by the reducer {reducer or '(unknown)'}, "
+            f"not the outcome registry's ({ours}); summarise them with your own analysis"
+        )
+    columns = ["point_id", "rep", *OUTCOMES, "patients"]
+    return pd.concat([pd.read_parquet(p, columns=columns) for p in parts], ignore_index=True)
