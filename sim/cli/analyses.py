@@ -85,6 +85,52 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     _add_allow_incomplete(disc)
     disc.set_defaults(func=cmd_discover)
 
+    fit = sub.add_parser(
+        "fit",
+        help="fit parameters to a clinic's session-by-session data (ABC-SMC, resumable)",
+        description="Approximate Bayesian computation (ABC-SMC, pyabc) of the --params to a "
+        "clinic's records (CSV or Parquet; schema in docs/FITTING.md), on summary "
+        "statistics that are the project's outcome definitions. Writes into --out: "
+        "posterior.parquet, posterior-summary.csv (90%% credible intervals), "
+        "marginals.png, ppc.png and ppc.csv (posterior predictive check against the "
+        "data), data-statistics.csv, generations.csv, manifest.json and abc.db "
+        "(pyabc's history: the same command again resumes).",
+    )
+    fit.add_argument("data", help="the clinic's records (.csv or .parquet)")
+    fit.add_argument("--params", required=True, help="parameters to fit, e.g. a,b,c")
+    fit.add_argument("--out", required=True, help="the fit's directory")
+    fit.add_argument(
+        "--prior",
+        action="append",
+        default=[],
+        metavar="NAME=LOW:HIGH",
+        help="uniform prior of a fitted parameter (default: its bounds in alliance params)",
+    )
+    fit.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="hold another parameter at a value (e.g. max_sessions=16)",
+    )
+    fit.add_argument(
+        "--statistics", help="summary statistics (default: every one the data's columns allow)"
+    )
+    fit.add_argument("--population", type=int, default=200, help="particles (default: 200)")
+    fit.add_argument("--generations", type=int, default=8, help="generations in all (default: 8)")
+    fit.add_argument("--min-epsilon", type=float, default=0.0, help="stop below this threshold")
+    fit.add_argument("--max-minutes", type=float, help="stop after this many minutes")
+    fit.add_argument(
+        "--ppc-draws", type=int, default=50, help="draws of the predictive check (default: 50)"
+    )
+    fit.add_argument("--seed", type=int, default=1, help="seed of the check and the bootstrap")
+    where = fit.add_argument_group("where simulations run (default: pyabc's multicore sampler)")
+    where.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
+    where.add_argument("--serial", action="store_true", help="one by one, in this process")
+    where.add_argument("--dask-local", type=int, metavar="N", help="a Dask LocalCluster of N")
+    where.add_argument("--dask-scheduler", metavar="ADDRESS", help="a running Dask scheduler")
+    fit.set_defaults(func=cmd_fit)
+
 
 def _sweep_dir(directory: str) -> Path:
     path = Path(directory)
@@ -167,6 +213,81 @@ def cmd_discover(args: argparse.Namespace) -> int:
         f"wrote discovery-{found.outcome}-tradeoff.csv, -box.csv, .png and feature-scores.* "
         f"into {directory}"
     )
+    return 0
+
+
+def _pairs(items: list[str], option: str, sep: str = "=") -> dict[str, str]:
+    found = {}
+    for item in items:
+        name, eq, value = item.partition(sep)
+        if not eq or not name.strip() or not value.strip():
+            raise UsageError(f"{option} '{item}' must look like NAME{sep}VALUE")
+        found[name.strip()] = value.strip()
+    return found
+
+
+def _number(text: str, where: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise UsageError(f"{where}: '{text}' is not a number") from None
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    """ABC-SMC of chosen parameters to a clinic's data."""
+    from experiments.science.clinic_data import DataError
+    from experiments.science.fitting import FitError, fit
+
+    priors = {}
+    for name, text in _pairs(args.prior, "--prior").items():
+        low, colon, high = text.partition(":")
+        if not colon:
+            raise UsageError(f"--prior {name}={text} must look like NAME=LOW:HIGH")
+        priors[name] = (_number(low, f"--prior {name}"), _number(high, f"--prior {name}"))
+    fixed = {k: _number(v, f"--set {k}") for k, v in _pairs(args.set, "--set").items()}
+    chosen = [args.serial, args.workers is not None, args.dask_local is not None,
+              args.dask_scheduler is not None]  # fmt: skip
+    if sum(chosen) > 1:
+        raise UsageError("choose one of --serial, --workers, --dask-local, --dask-scheduler")
+    for option in ("workers", "dask_local", "population", "generations", "ppc_draws"):
+        value = getattr(args, option)
+        if value is not None and value < 1:
+            raise UsageError(f"--{option.replace('_', '-')} must be a whole number >= 1")
+    sampler = "serial" if args.serial else "pool"
+    workers = args.workers
+    if args.dask_local is not None or args.dask_scheduler is not None:
+        sampler, workers = "dask", args.dask_local
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out '{out}' is a file, not a directory")
+    try:
+        result = fit(
+            args.data,
+            [p.strip() for p in args.params.split(",") if p.strip()],
+            out,
+            priors=priors,
+            statistics=None if args.statistics is None else args.statistics.split(","),
+            fixed=fixed,
+            population=args.population,
+            generations=args.generations,
+            min_epsilon=args.min_epsilon,
+            max_minutes=args.max_minutes,
+            sampler=sampler,
+            workers=workers,
+            dask_address=args.dask_scheduler,
+            ppc_draws=args.ppc_draws,
+            seed=args.seed,
+            log=print,
+        )
+    except (DataError, FitError) as exc:
+        raise UsageError(str(exc)) from None
+    print("posterior (weighted; 90% credible interval):")
+    print(result.summary.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    print("posterior predictive check (data with 95% interval; model median and 95% range):")
+    columns = ["statistic", "value", "low", "high", "predicted", "predicted_low",
+               "predicted_high", "median_in_data_interval"]  # fmt: skip
+    print(result.ppc[columns].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    print(f"wrote {', '.join(p.name for p in result.files)} into {out}")
     return 0
 
 
