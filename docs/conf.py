@@ -47,9 +47,17 @@ nb_ipywidgets_js: dict = {}  # no widget scripts from a CDN
 nb_merge_streams = True
 
 # -- autodoc and numpydoc -------------------------------------------------------------------
-autodoc_default_options = {"members": True, "member-order": "bysource", "show-inheritance": True}
-autodoc_typehints = "none"  # numpydoc sections say the types; signatures stay readable
+# Each object is documented in the module that defines it, once, even where another module's
+# __all__ re-exports it (two entries would make every cross-reference to it ambiguous).
+autodoc_default_options = {
+    "members": True,
+    "member-order": "bysource",
+    "show-inheritance": True,
+    "ignore-module-all": True,
+}
+autodoc_typehints = "none"  # the docstrings' sections say the types; signatures stay short
 autodoc_preserve_defaults = True
+autosummary_generate = False  # numpydoc loads autosummary; its scan of every page cost ~15 s
 numpydoc_show_class_members = False  # autodoc :members: lists them, once
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False

@@ -264,7 +264,7 @@ def test_every_public_object_has_a_docstring_that_renders(built, module_name):
         if not doc or not doc.strip():
             missing.append(qualified)
             continue
-        # autodoc gives each object an anchor with its full name; numpydoc fills the entry.
+        # autodoc gives each object an anchor with its full name; napoleon fills the entry.
         entry = re.search(
             rf'<dt[^>]*id="{re.escape(qualified)}"[^>]*>.*?</dt>\s*<dd>(.*?)</dd>',
             rendered,
