@@ -21,11 +21,15 @@ LANES = 64
 core's L1/L2 cache; 128 lanes measured no faster, 256 (the buffers in L2) 15% slower."""
 
 
+PAGES = 8
+"""Lane buffers (pages) of one block of the course drivers."""
+
+
 @jit
-def course_blocks(dyads):
+def course_blocks(dyads, capacity=LANES):
     """Return the dyad ranges run as blocks by the course drivers, as ``(n, 2)`` bounds.
 
-    A block holds at most :data:`LANES` active dyads, consecutive in the table (ended ones in
+    A block holds at most ``capacity`` active dyads, consecutive in the table (ended ones in
     between are skipped), of one parameter row and at the same session.
     """
     n = dyads.shape[0]
@@ -40,7 +44,7 @@ def course_blocks(dyads):
         row = dyads[i].row
         session = dyads[i].sessions
         active = 0
-        while i < n and active < LANES:
+        while i < n and active < capacity:
             d = dyads[i]
             if d.status == ACTIVE:
                 if d.row != row or d.sessions != session:
@@ -96,12 +100,11 @@ def settle(lanes, row, draw_row, logit_row, m):
 
 
 @jit
-def move(lanes, rows, source, target, keys, dyad):
-    """Move lane ``source`` into lane ``target`` (whose dyad has ended and been written back).
+def move(source_lanes, source, target_lanes, target, rows):
+    """Move lane ``source`` of one page into lane ``target`` of another (or the same) page.
 
-    Only rows ``0 .. rows-1`` move: those that carry a dyad from one session to the next.
+    The target's dyad has ended and been written back. Only rows ``0 .. rows-1`` move: those
+    that carry a dyad from one session to the next.
     """
     for row in range(rows):
-        lanes[row * LANES + target] = lanes[row * LANES + source]
-    keys[target] = keys[source]
-    dyad[target] = dyad[source]
+        target_lanes[row * LANES + target] = source_lanes[row * LANES + source]
