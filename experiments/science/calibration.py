@@ -48,6 +48,7 @@ import pandas as pd
 from scipy import optimize
 from scipy.stats import qmc
 
+from experiments.runner.evaluations import Evaluations
 from experiments.runner.io import write_text
 from experiments.runner.sweep import SerialExecutor
 from experiments.science.resampling import Resampling
@@ -294,16 +295,22 @@ def evaluate(
     return row
 
 
-def evaluate_many(
+def _calls(
     points: Sequence[Mapping[str, float]],
     targets: Mapping[str, Target],
     n_patients: int,
     seed: int,
-    dimensions: Sequence[Dimension] = DIMENSIONS,
-) -> list[dict[str, float]]:
-    """Evaluate several candidates in turn (one task of a parallel screen)."""
+    dimensions: Sequence[Dimension],
+) -> list[dict[str, Any]]:
+    """Return the keyword arguments of :func:`evaluate` for each candidate."""
     return [
-        evaluate(x, targets, n_patients=n_patients, seed=seed, dimensions=dimensions)
+        {
+            "x": dict(x),
+            "targets": dict(targets),
+            "n_patients": n_patients,
+            "seed": seed,
+            "dimensions": tuple(dimensions),
+        }
         for x in points
     ]
 
@@ -323,11 +330,11 @@ def screen(
     n_points: int,
     targets: Mapping[str, Target],
     *,
+    evaluations: Evaluations,
     executor: Executor,
     n_patients: int,
     seed: int,
     design_seed: int = 0,
-    per_task: int = 4,
     dimensions: Sequence[Dimension] = DIMENSIONS,
 ) -> list[dict[str, float]]:
     """Evaluate a Latin hypercube of ``n_points`` candidates through ``executor``."""
@@ -335,13 +342,9 @@ def screen(
         return []
     unit = qmc.LatinHypercube(d=len(dimensions), rng=design_seed).random(n_points)
     points = [_from_unit(u, dimensions) for u in unit]
-    futures = [
-        executor.submit(
-            evaluate_many, points[i : i + per_task], targets, n_patients, seed, dimensions
-        )
-        for i in range(0, len(points), per_task)
-    ]
-    return [row for future in futures for row in future.result()]
+    return evaluations.run(
+        evaluate, _calls(points, targets, n_patients, seed, dimensions), executor
+    )
 
 
 def refine(
@@ -351,6 +354,7 @@ def refine(
     max_evaluations: int,
     n_patients: int,
     seed: int,
+    evaluations: Evaluations,
     executor: Executor | None = None,
     dimensions: Sequence[Dimension] = DIMENSIONS,
     step: float = 0.02,
@@ -369,14 +373,11 @@ def refine(
     seen: dict[bytes, np.ndarray] = {}
 
     def run(units: list[np.ndarray]) -> list[np.ndarray]:
-        futures = [
-            executor.submit(
-                evaluate_many, [_from_unit(u, dimensions)], targets, n_patients, seed, dimensions
-            )
-            for u in units
-        ]
-        for u, future in zip(units, futures, strict=True):
-            row = future.result()[0]
+        points = [_from_unit(u, dimensions) for u in units]
+        found = evaluations.run(
+            evaluate, _calls(points, targets, n_patients, seed, dimensions), executor
+        )
+        for u, row in zip(units, found, strict=True):
             rows.append(row)
             if record is not None:
                 record(row)
@@ -430,7 +431,9 @@ def calibrate(
     Parameters
     ----------
     out : str or Path
-        Directory for ``trace.csv`` and ``chosen.toml``.
+        Directory for ``trace.csv``, ``chosen.toml`` and ``evaluations/`` (every evaluation,
+        committed as it finishes: running the same calibration again into the same directory,
+        after a kill for instance, reads them and computes only the rest).
     screen_points : int
         Latin-hypercube points of the screen (0 skips it).
     max_evaluations : int
@@ -461,6 +464,16 @@ def calibrate(
     executor = executor or SerialExecutor()
     say = log or (lambda line: None)
     rows: list[dict[str, Any]] = []
+    evaluations = Evaluations(
+        out / "evaluations",
+        {
+            "name": "calibration",
+            "patterns": list(targets),
+            "dimensions": [d.key for d in dimensions],
+            "n_patients": n_patients,
+            "seed": seed,
+        },
+    )
 
     def add(stage: str, new: list[dict[str, float]]) -> None:
         rows.extend({"stage": stage, "evaluation": len(rows) + i, **r} for i, r in enumerate(new))
@@ -469,39 +482,50 @@ def calibrate(
     first = (
         current(dimensions) if start is None else {d.key: float(start[d.key]) for d in dimensions}
     )
-    add(
-        "start", [evaluate(first, targets, n_patients=n_patients, seed=seed, dimensions=dimensions)]
-    )
-    say(f"{'current defaults' if start is None else 'start'}: loss {rows[0]['loss']:.2f}")
-    add(
-        "screen",
-        screen(
-            screen_points,
-            targets,
-            executor=executor,
-            n_patients=n_patients,
-            seed=seed,
-            dimensions=dimensions,
-        ),
-    )
-    say(f"screen of {screen_points} points: best loss {min(r['loss'] for r in rows):.2f}")
-    if max_evaluations > 0 and starts > 0:
-        best = sorted(rows, key=lambda r: r["loss"])[:starts]
-        for i, r in enumerate(best):
-            found = refine(
-                {d.key: r[d.key] for d in dimensions},
+    with evaluations.open():
+        add(
+            "start",
+            evaluations.run(
+                evaluate, _calls([first], targets, n_patients, seed, dimensions), executor
+            ),
+        )
+        say(f"{'current defaults' if start is None else 'start'}: loss {rows[0]['loss']:.2f}")
+        add(
+            "screen",
+            screen(
+                screen_points,
                 targets,
-                max_evaluations=max_evaluations // len(best),
+                evaluations=evaluations,
+                executor=executor,
                 n_patients=n_patients,
                 seed=seed,
-                executor=executor,
                 dimensions=dimensions,
-            )
-            add(f"refine {i}", found)
-            say(
-                f"local search {i} from loss {r['loss']:.2f}: {len(found)} evaluations, best "
-                f"{min(f['loss'] for f in found):.2f}"
-            )
+            ),
+        )
+        say(f"screen of {screen_points} points: best loss {min(r['loss'] for r in rows):.2f}")
+        if max_evaluations > 0 and starts > 0:
+            best = sorted(rows, key=lambda r: r["loss"])[:starts]
+            for i, r in enumerate(best):
+                found = refine(
+                    {d.key: r[d.key] for d in dimensions},
+                    targets,
+                    max_evaluations=max_evaluations // len(best),
+                    n_patients=n_patients,
+                    seed=seed,
+                    evaluations=evaluations,
+                    executor=executor,
+                    dimensions=dimensions,
+                )
+                add(f"refine {i}", found)
+                say(
+                    f"local search {i} from loss {r['loss']:.2f}: {len(found)} evaluations, "
+                    f"best {min(f['loss'] for f in found):.2f}"
+                )
+    if evaluations.reused:
+        say(
+            f"{evaluations.reused} evaluations read from {evaluations.store.root} (an earlier "
+            f"run), {evaluations.computed} computed"
+        )
     trace = pd.DataFrame(rows)
     chosen_row = trace.loc[trace["loss"].idxmin()]
     chosen = {d.key: float(chosen_row[d.key]) for d in dimensions}
@@ -639,6 +663,8 @@ def holdout(
             targets=targets,
             overrides=overrides,
             scenario_overrides=scenarios,
+            out=out / f"fold_{k + 1}" / "validation",
+            executor=executor,
         )
         held = validation.table[validation.table["pattern"].isin(fold)]
         rows.append(

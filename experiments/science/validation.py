@@ -16,13 +16,20 @@ they hold different patients drawn from the same population. Every draw follows 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import tempfile
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from experiments.runner.spec import SweepSpec, from_dict
+from experiments.runner.store import Store
+from experiments.runner.sweep import run_sweep
 from experiments.science.resampling import Estimate, Resampling
 from experiments.science.targets import Target, load_targets
 from sim.core.batch import SimulationResult, simulate
@@ -128,6 +135,62 @@ def scenario_values(
     return base.parameters({**general, **(scenario_overrides or {}).get(scenario, {})})
 
 
+@dataclass(frozen=True)
+class Population:
+    """One scenario's simulated population and the arms of its contrasts (points 1, 2, ...)."""
+
+    scenario: str
+    values: dict[str, float]
+    arms: tuple[tuple[str, str, dict[str, float]], ...]
+    panel: bool
+
+    def points(self) -> list[dict[str, float]]:
+        """Return the varied values of point 0 (the scenario's own) and of each arm."""
+        varied = sorted({k for _, _, settings in self.arms for k in settings})
+        own = {k: self.values[k] for k in varied}
+        return [own, *({**own, **settings} for _, _, settings in self.arms)]
+
+
+def populations(
+    targets: Mapping[str, Target],
+    *,
+    n_patients: int,
+    overrides: Overrides | None = None,
+    scenario_overrides: Mapping[str, Overrides] | None = None,
+) -> list[Population]:
+    """Return the populations the targets need, one per scenario (see :func:`simulate_runs`)."""
+    found = []
+    for scenario in dict.fromkeys(t.scenario for t in targets.values()):
+        values = scenario_values(scenario, overrides, scenario_overrides)
+        caseload = values["patients_per_clinician"]
+        values["n_clinicians"] = float(max(2, round(n_patients / caseload)))
+        arms = tuple(
+            (t.id, arm, dict(settings))
+            for t in targets.values()
+            if t.scenario == scenario
+            for arm, settings in t.arms.items()
+        )
+        panel = any(t.data in ("panel", "both") for t in targets.values() if t.scenario == scenario)
+        found.append(Population(scenario, values, arms, panel))
+    return found
+
+
+def _add(runs: Runs, population: Population, dyads: pd.DataFrame, sessions: pd.DataFrame | None):
+    """Put a population's tables (points 0, 1, ...) into ``runs``."""
+    point = dyads["point_id"].to_numpy()
+    own = point == 0
+    if sessions is not None:
+        sessions = sessions[sessions["point_id"].to_numpy() == 0].reset_index(drop=True)
+    runs.values[population.scenario] = population.values
+    runs.results[population.scenario] = SimulationResult(
+        dyads=dyads[own].reset_index(drop=True),
+        sessions=sessions,
+        dyad_sessions=int(dyads.loc[own, "sessions"].sum()),
+    )
+    for k, (pid, arm, _) in enumerate(population.arms, start=1):
+        runs.arms[pid, arm] = dyads[point == k].reset_index(drop=True)
+
+
 def simulate_runs(
     targets: Mapping[str, Target],
     *,
@@ -136,7 +199,10 @@ def simulate_runs(
     overrides: Overrides | None = None,
     scenario_overrides: Mapping[str, Overrides] | None = None,
 ) -> Runs:
-    """Simulate every scenario (and contrast arm) the targets need.
+    """Simulate every scenario (and contrast arm) the targets need, in this process.
+
+    What a calibration's worker does for each candidate (the tables stay in memory); the
+    validation runs the same populations as sweeps (:func:`sweep_runs`), with the same numbers.
 
     Parameters
     ----------
@@ -154,37 +220,83 @@ def simulate_runs(
     Runs
     """
     runs = Runs()
-    for scenario in dict.fromkeys(t.scenario for t in targets.values()):
-        values = scenario_values(scenario, overrides, scenario_overrides)
-        caseload = values["patients_per_clinician"]
-        values["n_clinicians"] = float(max(2, round(n_patients / caseload)))
-        runs.values[scenario] = values
-        arms = [
-            (t.id, arm, settings)
-            for t in targets.values()
-            if t.scenario == scenario
-            for arm, settings in t.arms.items()
-        ]
+    for population in populations(
+        targets,
+        n_patients=n_patients,
+        overrides=overrides,
+        scenario_overrides=scenario_overrides,
+    ):
         rows = np.concatenate(
-            [to_row(values)] + [to_row({**values, **settings}) for _, _, settings in arms]
+            [to_row({**population.values, **point}) for point in population.points()]
         )
-        panel = any(t.data == "panel" for t in targets.values() if t.scenario == scenario)
-        result = simulate(rows, seed=seed, record_sessions=panel)
-        dyads = result.dyads
-        own = dyads["point_id"].to_numpy() == 0
-        sessions = None
-        if result.sessions is not None:
-            sessions = result.sessions[result.sessions["point_id"].to_numpy() == 0]
-            sessions = sessions.reset_index(drop=True)
-        runs.results[scenario] = SimulationResult(
-            dyads=dyads[own].reset_index(drop=True),
-            sessions=sessions,
-            dyad_sessions=int(dyads.loc[own, "sessions"].sum()),
-        )
-        for point, (pid, arm, _) in enumerate(arms, start=1):
-            chosen = dyads["point_id"].to_numpy() == point
-            runs.arms[pid, arm] = dyads[chosen].reset_index(drop=True)
+        result = simulate(rows, seed=seed, record_sessions=population.panel)
+        _add(runs, population, result.dyads, result.sessions)
     return runs
+
+
+def sweep_spec(population: Population, seed: int) -> SweepSpec:
+    """Return the sweep that simulates ``population``: one list point per clinic population."""
+    points = population.points()
+    varied = set(points[0])
+    return from_dict(
+        {
+            "experiment": {
+                "name": f"validation-{population.scenario}",
+                "scenario": population.scenario,
+                "seed": seed,
+                "record": ["dyads", "sessions"] if population.panel else ["dyads"],
+            },
+            "fixed": {k: v for k, v in population.values.items() if k not in varied},
+            "design": {"kind": "list", "points": points},
+        }
+    )
+
+
+def sweep_runs(
+    targets: Mapping[str, Target],
+    out: str | Path,
+    *,
+    n_patients: int,
+    seed: int,
+    executor: Executor | None = None,
+    overrides: Overrides | None = None,
+    scenario_overrides: Mapping[str, Overrides] | None = None,
+    progress: bool = False,
+) -> Runs:
+    """Run every population the targets need as a sweep into ``out/runs/<scenario>``.
+
+    Each clinic population is a chunk of its own, committed as it finishes: running the same
+    validation into the same directory again (after a kill, say) reads what is there and
+    simulates only the rest. The tables are those of :func:`simulate_runs`, number for number.
+
+    Raises
+    ------
+    experiments.runner.sweep.SweepFailed
+        If a population's simulation failed.
+    """
+    runs = Runs()
+    for population in populations(
+        targets,
+        n_patients=n_patients,
+        overrides=overrides,
+        scenario_overrides=scenario_overrides,
+    ):
+        spec = sweep_spec(population, seed)
+        root = Path(out) / "runs" / population.scenario
+        run_sweep(
+            spec, root, executor=executor, chunk_size=1, progress=progress, raise_on_failure=True
+        )
+        dyads = _read(Store(root), "runs", spec.varied)
+        sessions = _read(Store(root), "sessions", spec.varied) if population.panel else None
+        _add(runs, population, dyads, sessions)
+    return runs
+
+
+def _read(store: Store, table: str, varied: Sequence[str]) -> pd.DataFrame:
+    """Read a sweep's table (parts in point order) without the varied parameters' columns."""
+    parts = sorted(store.part(table, c) for c in store.committed((table,)))
+    frame = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+    return frame.drop(columns=[c for c in varied if c in frame.columns and table == "runs"])
 
 
 def compute(targets: Mapping[str, Target], runs: Runs, resampling: Resampling) -> dict[str, Any]:
@@ -349,19 +461,32 @@ def run_validation(
     resampling: Resampling | None = None,
     overrides: Overrides | None = None,
     scenario_overrides: Mapping[str, Overrides] | None = None,
+    out: str | Path | None = None,
+    executor: Executor | None = None,
+    progress: bool = False,
 ) -> Validation:
-    """Simulate, compute and judge every pattern; return everything (see :func:`validate`)."""
+    """Simulate, compute and judge every pattern; return everything (see :func:`validate`).
+
+    The populations run as sweeps (:func:`sweep_runs`) into ``out/runs`` (a temporary directory
+    when ``out`` is None), through ``executor`` (this process by default); a validation run
+    again into the same ``out`` resumes.
+    """
     if n_patients < 40:
         raise ValueError(f"n_patients must be at least 40 (two clinicians), got {n_patients}")
     targets = load_targets() if targets is None else targets
     resampling = resampling or Resampling()
-    runs = simulate_runs(
-        targets,
-        n_patients=n_patients,
-        seed=seed,
-        overrides=overrides,
-        scenario_overrides=scenario_overrides,
-    )
+    with contextlib.ExitStack() as stack:
+        root = out if out is not None else stack.enter_context(tempfile.TemporaryDirectory())
+        runs = sweep_runs(
+            targets,
+            root,
+            n_patients=n_patients,
+            seed=seed,
+            executor=executor,
+            overrides=overrides,
+            scenario_overrides=scenario_overrides,
+            progress=progress,
+        )
     results = compute(targets, runs, resampling)
     verdicts = judge(targets, results)
     return Validation(table(verdicts), verdicts, results, runs, n_patients, seed, resampling)

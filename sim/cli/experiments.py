@@ -8,8 +8,10 @@ experiment commands on top, so that ``sim`` never imports ``experiments``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor
 from pathlib import Path
 
 from sim.cli import analyses
@@ -19,8 +21,8 @@ from sim.cli.common import UsageError, writable_dir
 EXIT_FAILED_CHUNKS = 1
 
 
-def _add_executor_options(p: argparse.ArgumentParser) -> None:
-    group = p.add_argument_group("where chunks run (default: a local process pool, all cores)")
+def _add_executor_options(p: argparse.ArgumentParser, chunks: bool = True) -> None:
+    group = p.add_argument_group("where the work runs (default: a local process pool, all cores)")
     group.add_argument("--workers", type=int, help="local worker processes")
     group.add_argument("--serial", action="store_true", help="run in this process, one by one")
     group.add_argument(
@@ -31,8 +33,28 @@ def _add_executor_options(p: argparse.ArgumentParser) -> None:
         metavar="ADDRESS",
         help="join a running Dask scheduler (e.g. started by dask-jobqueue)",
     )
-    p.add_argument("--chunk-size", type=int, help="clinics per chunk (default: ~200,000 dyads)")
+    if chunks:
+        p.add_argument("--chunk-size", type=int, help="clinics per chunk (default: ~200,000 dyads)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+@contextlib.contextmanager
+def _executor(args: argparse.Namespace) -> Iterator[Executor]:
+    """Open the executor the options ask for; a store or executor refusal is a usage error."""
+    from experiments.runner.executors import ExecutorError, open_executor
+    from experiments.runner.store import StoreError
+
+    _at_least(args.workers, "workers", 1)
+    try:
+        with open_executor(
+            serial=args.serial,
+            workers=args.workers,
+            dask_local=args.dask_local,
+            dask_scheduler=args.dask_scheduler,
+        ) as executor:
+            yield executor
+    except (StoreError, ExecutorError) as exc:
+        raise UsageError(str(exc)) from None
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -95,8 +117,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "each pattern of experiments/science/targets.toml as the cited studies do, with "
         "cluster-bootstrap 95%% intervals, and judge it: the model's interval must "
         "overlap the published one (plus each pattern's own checks). Writes "
-        "validation.md, validation.csv and figures into --out. Exit status 0 when "
-        "every pattern passes, 1 otherwise.",
+        "validation.md, validation.csv and figures into --out, and the simulated "
+        "populations as sweeps into --out/runs: the same command again resumes. Exit "
+        "status 0 when every pattern passes, 1 otherwise.",
     )
     val.add_argument(
         "--out", default="results/validation", help="output directory (default: %(default)s)"
@@ -110,6 +133,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also refresh the validation table in docs/MODEL.md",
     )
+    _add_executor_options(val, chunks=False)
     val.set_defaults(func=cmd_validate)
 
     cal = sub.add_parser(
@@ -121,7 +145,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "minimising the squared standardised distances to the targets. Writes "
         "trace.csv (every evaluated point and its loss) and "
         "chosen.toml (the values to put into sim/core/params.py and sim/core/scenarios.py) "
-        "into --out.",
+        "into --out, and every evaluation as it finishes into --out/evaluations: the same "
+        "command again resumes, computing only what is missing.",
     )
     cal.add_argument(
         "--out", default="results/calibration", help="output directory (default: %(default)s)"
@@ -148,7 +173,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--patients", type=int, help="patients per population in each evaluation (default: 12,000)"
     )
     cal.add_argument("--seed", type=int, help="seed of every evaluation (default: 1)")
-    cal.add_argument("--workers", type=int, help="processes for the screen (default: 2)")
     cal.add_argument(
         "--holdout",
         action="store_true",
@@ -156,6 +180,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "calibrate on the other two from the middle of the box and judge the "
         "fold at full size (writes holdout.csv; --evaluations per fold)",
     )
+    _add_executor_options(cal, chunks=False)
     cal.set_defaults(func=cmd_calibrate)
 
 
@@ -328,10 +353,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     _at_least(args.seed, "seed", 0)
     out = writable_dir(_checked_out(args.out))
     try:
-        result = validation.run_validation(
-            args.patients or validation.DEFAULT_PATIENTS,
-            validation.DEFAULT_SEED if args.seed is None else args.seed,
-        )
+        with _executor(args) as executor:
+            result = validation.run_validation(
+                args.patients or validation.DEFAULT_PATIENTS,
+                validation.DEFAULT_SEED if args.seed is None else args.seed,
+                out=out,
+                executor=executor,
+                progress=not args.quiet,
+            )
     except TargetsError as exc:
         raise UsageError(str(exc)) from None
     from experiments.science.validation_report import markdown_table, summary_lines, write_report
@@ -350,7 +379,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Rerun the calibration and write its trace and choice."""
-    from experiments.runner.executors import open_executor
     from experiments.science import calibration
     from experiments.science.targets import TargetsError
 
@@ -362,7 +390,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     _at_least(args.workers, "workers", 1)
     out = writable_dir(_checked_out(args.out))
     if args.holdout:
-        with open_executor(workers=args.workers or 2) as executor:
+        with _executor(args) as executor:
             table = calibration.holdout(
                 out,
                 max_evaluations=args.evaluations,
@@ -382,7 +410,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         )
         return 0
     try:
-        with open_executor(workers=args.workers or 2) as executor:
+        with _executor(args) as executor:
             result = calibration.calibrate(
                 out,
                 screen_points=args.screen,
