@@ -1,11 +1,12 @@
 """Throughput and memory of the experiment runner against the raw kernel, in one run.
 
 Run ``.venv/bin/python benchmarks/bench_runner.py`` (``--quick`` for a short run, ``--json PATH``
-to keep the figures). The unit is the *dyad-session*, as in :mod:`bench_kernel`. Two targets of
+to keep the figures). The unit is the *dyad-session*, as in :mod:`bench_kernel`. Three targets of
 the runner are measured:
 
-1. A sweep of >= 20 million dyad-sessions on two workers reaches >= 85% of two cores' raw kernel
-   throughput (runner, I/O and process overhead <= 15%).
+1. A sweep of >= 20 million dyad-sessions on two workers with ``record = ["clinics"]`` (one row of
+   outcomes per clinic, computed in the workers) reaches >= 85% of two cores' raw kernel
+   throughput (runner, outcomes, I/O and process overhead <= 15%).
 
    *Raw* is two processes, started together, each running ``sim.core.kernels.run_courses`` (the
    serial course kernel, which a sweep's chunks run) over the sweep's own chunks (the same
@@ -18,12 +19,18 @@ the runner are measured:
    course kernel), and ``run_courses_parallel`` with two threads in one process.
 
    The sweep is :func:`experiments.runner.sweep.run_sweep` through
-   :func:`experiments.runner.executors.open_executor` (``workers=2``, default chunk size, per-dyad
-   summary only) into a temporary directory, timed from opening the executor to its shutdown
-   (worker start-up, imports and Numba cache loading included). The same with the per-session
-   panel is printed for information.
+   :func:`experiments.runner.executors.open_executor` (``workers=2``, default chunk size) into a
+   temporary directory, timed from opening the executor to its shutdown (worker start-up,
+   imports and Numba cache loading included). A clinics sweep five times as long shows the
+   ratio once start-up is amortised; the same sweep with per-dyad rows and with the per-session
+   panel is printed beside it.
 
-2. Peak memory does not grow with the number of runs: a sweep with 10x the replicates peaks
+2. With per-dyad rows (``record = ["dyads"]``), >= 15 M dyad-sessions/s on two workers, or, as
+   overhead, <= 0.7 us per dyad written per worker: the workers' time (workers x wall) not spent
+   in the kernel (estimated at the raw per-process rate), over the dyads written. Printed both
+   all-in and counting only the time inside chunks.
+
+3. Peak memory does not grow with the number of runs: a sweep with 10x the replicates peaks
    within 1.2x the memory of the smaller one. Peak RSS (``VmHWM``) of the driver and of each pool
    worker (read from ``/proc`` before the pool shuts down), and ``RUSAGE_CHILDREN``'s
    ``ru_maxrss`` (the largest child) after it has.
@@ -81,6 +88,12 @@ VARIED = ("repair_skill", "attunement", "pressure")
 
 TARGET_SWEEP_DYAD_SESSIONS = 20e6
 TARGET_SWEEP_VS_RAW = 0.85
+TARGET_ROWS_RATE = 15e6
+"""Dyad-sessions per second of a sweep writing per-dyad rows on two workers."""
+TARGET_ROWS_OVERHEAD_US = 0.7
+"""Or: microseconds per dyad written per worker outside the kernel."""
+LONG_FACTOR = 5
+"""The long clinics sweep: this many times the main sweep's replicates."""
 TARGET_MEMORY_GROWTH = 1.2
 MEMORY_FACTOR = 10
 RESULT_MARK = "BENCH-RUNNER-RESULT "
@@ -111,7 +124,11 @@ class Sizes:
     memory_replicates: int = 2
 
 
-def spec_for(points: int, replicates: int, sessions: bool = False) -> SweepSpec:
+RECORDS = {"dyads": ["dyads"], "sessions": ["dyads", "sessions"], "clinics": ["clinics"]}
+"""What a benchmark sweep records, by short name."""
+
+
+def spec_for(points: int, replicates: int, record: str = "dyads") -> SweepSpec:
     """Return the benchmark's sweep: an LHS design over three clinician traits."""
     return from_dict(
         {
@@ -119,7 +136,7 @@ def spec_for(points: int, replicates: int, sessions: bool = False) -> SweepSpec:
                 "name": "bench_runner",
                 "seed": SEED,
                 "replicates": replicates,
-                "record": ["dyads", "sessions"] if sessions else ["dyads"],
+                "record": RECORDS[record],
             },
             "clinic": dict(CLINIC),
             "design": {
@@ -329,7 +346,7 @@ def raw_kernel(spec: SweepSpec, kernel: str, processes: int, courses: int) -> di
 
 def sweep_job(job: dict[str, Any]) -> dict[str, Any]:
     """Run one sweep in this (fresh) process and return its timings and memory peaks."""
-    spec = spec_for(job["points"], job["replicates"], job["sessions"])
+    spec = spec_for(job["points"], job["replicates"], job["record"])
     out = Path(job["out"])
     driver_before = status_mib(os.getpid(), "VmRSS")
     start = time.perf_counter()
@@ -342,14 +359,15 @@ def sweep_job(job: dict[str, Any]) -> dict[str, Any]:
     receipts = [r for r in Store(out).receipts() if r.get("status") == "ok"]
     return {
         "replicates": spec.replicates,
-        "sessions": job["sessions"],
+        "record": job["record"],
         "workers": job["workers"],
         "chunks": outcome.planned,
         "done": outcome.done,
         "failed": len(outcome.failed),
         "first_error": outcome.failed[0][1] if outcome.failed else None,
         "dyad_sessions": outcome.dyad_sessions,
-        "dyads": sum(r["rows"] for r in receipts),
+        "dyads": sum(r.get("dyads", r["rows"]) for r in receipts),
+        "rows": sum(r["rows"] for r in receipts),
         "wall_seconds": wall,
         "run_sweep_seconds": outcome.seconds,
         "chunk_seconds": [r["seconds"] for r in receipts],
@@ -383,14 +401,14 @@ def child_entry() -> None:
 
 
 def measure_sweep(
-    label: str, points: int, replicates: int, sessions: bool, scratch: Path
+    label: str, points: int, replicates: int, record: str, scratch: Path
 ) -> dict[str, Any]:
     """Run one sweep in a fresh ``python -c`` driver process; delete its output afterwards."""
     out = scratch / label.replace(" ", "-")
     job = {
         "points": points,
         "replicates": replicates,
-        "sessions": sessions,
+        "record": record,
         "workers": WORKERS,
         "out": str(out),
     }
@@ -457,6 +475,8 @@ def time_budget(sweep: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
     ]
     per_worker += [sweep["wall_seconds"]] * (workers - len(per_worker))  # workers without work
     return {
+        "overhead_us_per_dyad": (available - kernel) / sweep["dyads"] * 1e6,
+        "chunk_overhead_us_per_dyad": (in_chunks - kernel) / sweep["dyads"] * 1e6,
         "kernel": kernel / available,
         "build": building / available,
         "chunk_other": (in_chunks - kernel - building) / available,
@@ -671,16 +691,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     sweeps: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-runner-") as tmp:
         scratch = Path(tmp)
+        main_replicates = replicates_for(sizes.sweep_dyad_sessions, per_rep)
         plan = [
-            ("dyads", replicates_for(sizes.sweep_dyad_sessions, per_rep), False),
-            ("dyads + sessions", replicates_for(sizes.panel_dyad_sessions, per_rep), True),
-            ("memory small", sizes.memory_replicates, False),
-            ("memory large", sizes.memory_replicates * MEMORY_FACTOR, False),
+            ("clinics", main_replicates, "clinics"),
+            ("clinics long", main_replicates * LONG_FACTOR, "clinics"),
+            ("dyads", main_replicates, "dyads"),
+            ("dyads long", main_replicates * LONG_FACTOR, "dyads"),
+            ("dyads + sessions", replicates_for(sizes.panel_dyad_sessions, per_rep), "sessions"),
+            ("memory small", sizes.memory_replicates, "dyads"),
+            ("memory large", sizes.memory_replicates * MEMORY_FACTOR, "dyads"),
         ]
-        for label, replicates, sessions in plan:
+        for label, replicates, record in plan:
             print(f"  running sweep '{label}' ({replicates} replicates) ...", flush=True)
             sweeps[label] = when_quiet(
-                args.wait_quiet, measure_sweep, label, sizes.points, replicates, sessions, scratch
+                args.wait_quiet, measure_sweep, label, sizes.points, replicates, record, scratch
             )
     print()
     print_sweep_table(list(sweeps.values()), raw_rate)
@@ -691,28 +715,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(
         f"  {'sweep':<20}{'kernel':>8}{'build':>8}{'rest of chunk':>15}{'outside':>9}"
-        f"{'outside s/worker':>18}{'chunk s (1st, median)':>23}"
+        f"{'outside s/worker':>18}{'chunk s (1st, median)':>23}{'us/dyad (all, chunks)':>23}"
     )
     budgets = {}
     for label, sweep in sweeps.items():
         budget = budgets[label] = time_budget(sweep, raw)
         outside = ", ".join(f"{x:.2f}" for x in budget["outside_seconds_per_worker"])
         chunk_s = f"{budget['first_chunk_seconds']:.2f}, {budget['chunk_seconds_median']:.2f}"
+        per_dyad = (
+            f"{budget['overhead_us_per_dyad']:.2f}, {budget['chunk_overhead_us_per_dyad']:.2f}"
+        )
         print(
             f"  {label:<20}{budget['kernel']:>8.1%}{budget['build']:>8.1%}"
             f"{budget['chunk_other']:>15.1%}{budget['outside_chunks']:>9.1%}"
-            f"{outside:>18}{chunk_s:>23}"
+            f"{outside:>18}{chunk_s:>23}{per_dyad:>23}"
         )
     print(
-        "  (build: sim.core.state.build of each chunk's clinics; rest of chunk: summary table, "
-        "Parquet, receipt;\n   outside: worker start-up (spawn, imports, Numba cache), "
-        "waiting on the driver, idle at the end, shutdown)"
+        "  (build: sim.core.state.build of each chunk's clinics; rest of chunk: summary table "
+        "or clinic outcomes, Parquet,\n   receipt; outside: worker start-up (spawn, imports, "
+        "Numba cache), waiting on the driver, idle at the end,\n   shutdown; us/dyad: workers' "
+        "time outside the kernel per dyad simulated, all of it and inside chunks only)"
     )
 
-    main_sweep = sweeps["dyads"]
+    clinics, clinics_long = sweeps["clinics"], sweeps["clinics long"]
+    main_sweep, rows_long = sweeps["dyads"], sweeps["dyads long"]
     small_sweep, large_sweep = sweeps["memory small"], sweeps["memory large"]
     ratios = {
+        "clinics_vs_raw": clinics["rate"] / raw_rate,
+        "clinics_long_vs_raw": clinics_long["rate"] / raw_rate,
+        "clinics_vs_raw_with_build": clinics["rate"] / raw["with_build_rate"],
+        "clinics_long_vs_raw_with_build": clinics_long["rate"] / raw["with_build_rate"],
+        "clinics_chunk_kernel_share": (
+            budgets["clinics long"]["kernel"] / (1.0 - budgets["clinics long"]["outside_chunks"])
+        ),
         "sweep_vs_raw": main_sweep["rate"] / raw_rate,
+        "rows_rate": main_sweep["rate"],
+        "rows_long_rate": rows_long["rate"],
+        "rows_overhead_us_per_dyad": budgets["dyads"]["overhead_us_per_dyad"],
+        "rows_chunk_overhead_us_per_dyad": budgets["dyads"]["chunk_overhead_us_per_dyad"],
+        "rows_long_overhead_us_per_dyad": budgets["dyads long"]["overhead_us_per_dyad"],
         "sweep_with_sessions_vs_raw": sweeps["dyads + sessions"]["rate"] / raw_rate,
         "large_sweep_vs_raw": large_sweep["rate"] / raw_rate,
         "sweep_vs_raw_with_build": main_sweep["rate"] / raw["with_build_rate"],
@@ -729,40 +770,70 @@ def main(argv: Sequence[str] | None = None) -> int:
             if small_sweep["children_maxrss_mib"]
             else math.nan
         ),
+        "memory_clinics_worker": (
+            max(clinics_long["worker_peaks_mib"], default=math.nan)
+            / max(clinics["worker_peaks_mib"], default=math.nan)
+        ),
     }
     print("\ntargets")
-    big_enough = main_sweep["dyad_sessions"] >= TARGET_SWEEP_DYAD_SESSIONS
+    for sweep, key in ((clinics, "clinics_vs_raw"), (clinics_long, "clinics_long_vs_raw")):
+        big_enough = sweep["dyad_sessions"] >= TARGET_SWEEP_DYAD_SESSIONS
+        print_ratio(
+            f"clinics sweep of {sweep['dyad_sessions'] / 1e6:.1f} M / raw 2 x run_courses",
+            ratios[key],
+            ">= 0.85",
+            kb.verdict(ratios[key], TARGET_SWEEP_VS_RAW)
+            + ("" if big_enough else " (sweep below 20 M: not the target's size)"),
+        )
+        print_ratio(
+            "  same, timed by run_sweep itself (pool already open)",
+            sweep["run_sweep_rate"] / raw_rate,
+            "(info)",
+            "",
+        )
+        print_ratio(
+            "  same, against raw kernel + building the clinics",
+            ratios[f"{key[:-7]}_vs_raw_with_build"],
+            "(info)",
+            "",
+        )
     print_ratio(
-        f"sweep of {main_sweep['dyad_sessions'] / 1e6:.1f} M dyad-sessions / raw 2 x run_courses",
-        ratios["sweep_vs_raw"],
-        ">= 0.85",
-        kb.verdict(ratios["sweep_vs_raw"], TARGET_SWEEP_VS_RAW)
-        + ("" if big_enough else " (sweep below 20 M: not the target's size)"),
-    )
-    print_ratio(
-        "  same, timed by run_sweep itself (pool already open)",
-        main_sweep["run_sweep_rate"] / raw_rate,
+        "kernel share of a clinics chunk's time (their ceiling)",
+        ratios["clinics_chunk_kernel_share"],
         "(info)",
         "",
     )
-    print_ratio(
-        "  same, against raw kernel + building the clinics",
-        ratios["sweep_vs_raw_with_build"],
-        "(info)",
-        "",
-    )
-    print_ratio(
-        "kernel share of a chunk's time (ceiling of any sweep)",
-        ratios["chunk_kernel_share"],
-        "(info)",
-        "",
-    )
+    for sweep, key in ((main_sweep, "rows_rate"), (rows_long, "rows_long_rate")):
+        print_ratio(
+            f"per-dyad rows, {sweep['dyad_sessions'] / 1e6:.1f} M sweep: M dyad-sessions/s",
+            ratios[key] / 1e6,
+            ">= 15",
+            kb.verdict(ratios[key], TARGET_ROWS_RATE),
+        )
+    for key, label in (
+        ("rows_overhead_us_per_dyad", f"{main_sweep['dyad_sessions'] / 1e6:.1f} M, all-in"),
+        ("rows_chunk_overhead_us_per_dyad", f"{main_sweep['dyad_sessions'] / 1e6:.1f} M, chunks"),
+        ("rows_long_overhead_us_per_dyad", f"{rows_long['dyad_sessions'] / 1e6:.1f} M, all-in"),
+    ):
+        print_ratio(
+            f"  or us per dyad written per worker ({label})",
+            ratios[key],
+            "<= 0.7",
+            kb.verdict(ratios[key], TARGET_ROWS_OVERHEAD_US, at_most=True),
+        )
+    print_ratio("per-dyad rows sweep / raw 2 x run_courses", ratios["sweep_vs_raw"], "(info)", "")
     print_ratio(
         "sweep with per-session panel / raw", ratios["sweep_with_sessions_vs_raw"], "(info)", ""
     )
     print_ratio(
         f"memory-large sweep ({large_sweep['dyad_sessions'] / 1e6:.0f} M) / raw",
         ratios["large_sweep_vs_raw"],
+        "(info)",
+        "",
+    )
+    print_ratio(
+        f"peak RSS, clinics {LONG_FACTOR}x replicates / 1x: largest worker",
+        ratios["memory_clinics_worker"],
         "(info)",
         "",
     )
@@ -827,7 +898,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "ratios": ratios,
             "targets": {
                 "sweep_dyad_sessions": TARGET_SWEEP_DYAD_SESSIONS,
-                "sweep_vs_raw": TARGET_SWEEP_VS_RAW,
+                "clinics_vs_raw": TARGET_SWEEP_VS_RAW,
+                "rows_rate": TARGET_ROWS_RATE,
+                "rows_overhead_us_per_dyad": TARGET_ROWS_OVERHEAD_US,
                 "memory_growth": TARGET_MEMORY_GROWTH,
                 "memory_factor": MEMORY_FACTOR,
             },
