@@ -11,6 +11,9 @@ extension writes, into ``docs/_generated/`` (not committed):
 * ``outcomes.md``: the outcome registry (:mod:`experiments.science.outcomes`), the columns of
   ``alliance summarize``;
 * ``citation.md``: the recommended citation, read from ``CITATION.cff``;
+* ``tutorials.md``: the tutorials' index, one row per notebook (its title and first sentence);
+* ``using-it.md``: the "Using it" part of the contents, with any ``docs/UPPERCASE.md`` guide
+  that no other part lists;
 
 and copies ``notebooks/*.ipynb`` into ``docs/tutorials/`` (not committed), so that a new
 notebook becomes a tutorial by itself. A file is rewritten only when its content changes, so
@@ -21,7 +24,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -236,6 +238,11 @@ def citation_page() -> str:
         " ".join(filter(None, (a.get("given-names"), a.get("family-names")))) or a.get("name", "")
         for a in cff["authors"]
     ]
+    # BibTeX splits a person's name into parts; an organisation's is kept whole in braces.
+    bib_names = [
+        n if a.get("family-names") else f"{{{n}}}"
+        for n, a in zip(names, cff["authors"], strict=True)
+    ]
     year = str(cff.get("date-released", ""))[:4]
     when = f" ({year})" if year else ""
     text = (
@@ -245,7 +252,7 @@ def citation_page() -> str:
     bib = "\n".join(
         [
             "@software{working_alliance,",
-            f"  author  = {{{' and '.join(names)}}},",
+            f"  author  = {{{' and '.join(bib_names)}}},",
             f"  title   = {{{cff['title']}}},",
             f"  version = {{{cff['version']}}},",
             *([f"  year    = {{{year}}},"] if year else []),
@@ -256,6 +263,68 @@ def citation_page() -> str:
     return "\n".join([text, "", "```bibtex", bib, "```", ""])
 
 
+USING_IT = ("cli", "results", "api/index", "EXTENDING")
+"""The "Using it" part of the contents, in order; other guides follow it (:func:`using_it`)."""
+ELSEWHERE = ("MODEL", "DASHBOARD")
+"""Top-level guides that the contents place in another part."""
+
+
+def using_it() -> str:
+    """Return the "Using it" toctree: its pages, then any other ``docs/UPPERCASE.md`` guide.
+
+    A guide added to docs/ (say ``docs/FITTING.md``) appears in the manual by itself.
+    """
+    guides = sorted(
+        p.stem
+        for p in DOCS.glob("*.md")
+        if p.stem.isupper() and p.stem not in (*USING_IT, *ELSEWHERE)
+    )
+    entries = "\n".join((*USING_IT, *guides))
+    return f"```{{toctree}}\n:hidden:\n:caption: Using it\n\n{entries}\n```\n"
+
+
+TUTORIALS_SAY = {
+    "01_quickstart": "the Mesa model session by session, its agents as views onto the arrays, "
+    "`AgentSet` and the `DataCollector`",
+    "02_what_if": "the source text's vignettes as paired experiments: the same patients, with "
+    "the same luck, and different clinicians",
+    "03_sweeps_and_sensitivity": "a sweep defined in Python, outcome surfaces with pandas, "
+    "Sobol indices",
+    "04_published_findings": "the model against the published patterns P1-P14, and what a "
+    "correlation between patients can and cannot say",
+    "05_alliance_in_trials": "virtual trials of techniques, with and without the alliance as "
+    "a covariate",
+    "06_add_a_mechanism": "routine outcome monitoring, written in a notebook and run on every path",
+}
+"""What each notebook teaches, in a line; a notebook not listed here is described by the first
+sentence of its introduction."""
+
+
+def tutorial_rows() -> list[tuple[str, str, str]]:
+    """Return (file, title, what it teaches) of every notebook, for the tutorials' index."""
+    rows = []
+    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        text = "\n".join(
+            "".join(c["source"]) for c in cells if c["cell_type"] == "markdown"
+        ).splitlines()
+        title = next((line.lstrip("# ").strip() for line in text if line.startswith("# ")), "")
+        body = " ".join(
+            line.strip() for line in text[1:] if line.strip() and not line.startswith("#")
+        )
+        sentence = body.split(". ")[0].rstrip(".") + "." if body else ""
+        rows.append((path.name, title or path.stem, TUTORIALS_SAY.get(path.stem, sentence)))
+    return rows
+
+
+def tutorials_table() -> str:
+    """Return the tutorials' index table (every notebook, linked)."""
+    return table(
+        ("notebook", "what you learn"),
+        ((f"[{title}]({name})", sentence) for name, title, sentence in tutorial_rows()),
+    )
+
+
 def write_if_changed(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` unless it already holds exactly that."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -263,14 +332,26 @@ def write_if_changed(path: Path, text: str) -> None:
         path.write_text(text, encoding="utf-8")
 
 
+def tutorial_copy(source: Path) -> str:
+    """Return a notebook as the manual shows it: links into docs/ made relative to the manual.
+
+    A notebook links the guides as ``../docs/NAME.md`` (from ``notebooks/``); its copy lives in
+    ``docs/tutorials/``, from where the same page is ``../NAME.md``.
+    """
+    notebook = json.loads(source.read_text(encoding="utf-8"))
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "markdown":
+            text = "".join(cell["source"]).replace("](../docs/", "](../")
+            cell["source"] = text.splitlines(keepends=True)
+    return json.dumps(notebook, ensure_ascii=False, indent=1) + "\n"
+
+
 def copy_notebooks() -> list[str]:
     """Copy ``notebooks/*.ipynb`` into ``docs/tutorials/``; drop copies of removed ones."""
     TUTORIALS.mkdir(exist_ok=True)
     names = []
     for source in sorted(NOTEBOOKS.glob("*.ipynb")):
-        target = TUTORIALS / source.name
-        if not target.exists() or target.read_bytes() != source.read_bytes():
-            shutil.copyfile(source, target)
+        write_if_changed(TUTORIALS / source.name, tutorial_copy(source))
         names.append(source.stem)
     for stale in TUTORIALS.glob("*.ipynb"):
         if stale.stem not in names:
@@ -285,6 +366,8 @@ def generate(app=None) -> None:
     write_if_changed(GENERATED / "sessions.md", columns_table(session_columns()))
     write_if_changed(GENERATED / "outcomes.md", outcomes_page())
     write_if_changed(GENERATED / "citation.md", citation_page())
+    write_if_changed(GENERATED / "using-it.md", using_it())
+    write_if_changed(GENERATED / "tutorials.md", tutorials_table())
     copy_notebooks()
 
 
