@@ -15,6 +15,7 @@ import pandas as pd
 
 from experiments.runner.io import write_text
 from experiments.runner.store import Store
+from experiments.science.outcomes import status_is
 from experiments.science.plots import RUPTURE_COLOURS
 from experiments.science.report import figure, markdown_table, save_figure
 from experiments.studies.common import committed_parts
@@ -53,7 +54,8 @@ def rupture_events(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
             [*keys, "session", "rupture", "rupture_detected", "rupture_repaired", "status"],
         ].copy()
         rows["bond_change"] = (sessions["bond"] - previous_bond)[ruptured]
-        rows["dropped"] = rows.pop("status").astype(str) == "dropped_out"
+        rows["dropped"] = status_is(rows, "dropped_out")
+        rows = rows.drop(columns="status")
         rows["type"] = rows.pop("rupture").astype(str)
         events.append(rows)
         missed = sessions[ruptured & ~sessions["rupture_repaired"]]

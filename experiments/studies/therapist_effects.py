@@ -19,6 +19,7 @@ from scipy import stats
 
 from experiments.runner.io import write_text
 from experiments.runner.store import Store
+from experiments.science import multilevel
 from experiments.science.multilevel import icc1
 from experiments.science.report import figure, markdown_table, save_figure
 from experiments.studies.common import committed_parts
@@ -30,6 +31,7 @@ QUESTION = (
 )
 CLINIC = ["point_id", "rep"]
 CLINICIAN = [*CLINIC, "clinician_id"]
+SLOPE = "PHQ-9 points better per WAI point"
 
 
 def residualised_outcome(dyads: pd.DataFrame) -> pd.Series:
@@ -57,35 +59,27 @@ def clinic_iccs(dyads: pd.DataFrame) -> pd.DataFrame:
 
 
 def alliance_levels(dyads: pd.DataFrame) -> pd.DataFrame:
-    """Return coefficients of clinician-level and patient-level early alliance on outcome.
+    """Return the clinician-level and patient-level early-alliance slopes of each point.
 
-    Post-treatment PHQ-9 regressed on intake PHQ-9, the clinician's mean early WAI (centred on
-    the clinic's mean) and the patient's deviation from the clinician's mean, pooling a point's
-    clinics, standard errors clustered by clinician. Negative = a better alliance goes with
-    fewer symptoms after treatment.
+    Pattern P12's statistic (:func:`experiments.science.multilevel.alliance_levels`, as Baldwin,
+    Wampold & Imel 2007), pooling a point's clinics: PHQ-9 points of residualised improvement
+    per WAI-SR point of the clinician's mean and of the patient's deviation from it, with
+    cluster-bootstrap 95% intervals. Positive = a better alliance goes with more improvement.
     """
-    import statsmodels.api as sm
-
-    d = dyads.dropna(subset=["wai_early", "symptom_score_intake", "symptom_score_post"]).copy()
-    clinician_mean = d.groupby(CLINICIAN)["wai_early"].transform("mean")
-    d["clinician_level"] = clinician_mean - d.groupby(CLINIC)["wai_early"].transform("mean")
-    d["patient_level"] = d["wai_early"] - clinician_mean
     rows = []
-    for point, group in d.groupby("point_id"):
-        x = sm.add_constant(group[["symptom_score_intake", "clinician_level", "patient_level"]])
-        clusters = pd.factorize(group[CLINICIAN].astype(str).agg("-".join, axis=1))[0]
-        fit = sm.OLS(group["symptom_score_post"], x).fit(
-            cov_type="cluster", cov_kwds={"groups": clusters}
-        )
-        ci = fit.conf_int()
-        for level in ("clinician_level", "patient_level"):
+    for point, group in dyads.groupby("point_id"):
+        found = multilevel.alliance_levels(group)
+        for level, estimate in (
+            ("clinician level", found.clinician_slope),
+            ("patient level", found.patient_slope),
+        ):
             rows.append(
                 {
                     "point_id": point,
-                    "level": level.replace("_", " "),
-                    "PHQ-9 per WAI point": fit.params[level],
-                    "low": ci.loc[level, 0],
-                    "high": ci.loc[level, 1],
+                    "level": level,
+                    SLOPE: estimate.value,
+                    "low": estimate.low,
+                    "high": estimate.high,
                 }
             )
     return pd.DataFrame(rows)
@@ -111,7 +105,7 @@ def report(root: Path) -> Path:
     )
     levels = alliance_levels(dyads).merge(design[["point_id", "spread"]], on="point_id")
     levels = levels.rename(columns={"spread": "clinician spread"}).drop(columns="point_id")
-    levels = levels[["clinician spread", "level", "PHQ-9 per WAI point", "low", "high"]]
+    levels = levels[["clinician spread", "level", SLOPE, "low", "high"]]
 
     fig = figure(10, 4)
     axes = fig.subplots(1, 2)
@@ -127,10 +121,10 @@ def report(root: Path) -> Path:
     for level, group in levels.groupby("level"):
         axes[1].errorbar(
             group["clinician spread"],
-            group["PHQ-9 per WAI point"],
+            group[SLOPE],
             yerr=[
-                group["PHQ-9 per WAI point"] - group["low"],
-                group["high"] - group["PHQ-9 per WAI point"],
+                group[SLOPE] - group["low"],
+                group["high"] - group[SLOPE],
             ],
             marker="o",
             capsize=3,
@@ -138,7 +132,7 @@ def report(root: Path) -> Path:
         )
     axes[1].axhline(0, color="0.6", lw=0.8)
     axes[1].set_xlabel("spread of clinician traits (logit sd)")
-    axes[1].set_ylabel("post PHQ-9 per WAI point (negative = better)")
+    axes[1].set_ylabel("PHQ-9 points better per WAI point")
     axes[1].legend()
     figure_path = save_figure(fig, root / "figures" / "therapist_effects.png")
 
@@ -164,10 +158,11 @@ With the widest spread ({widest["clinician spread"]:g}), {widest["ICC"]:.1%}
 [{widest["low"]:.1%}, {widest["high"]:.1%}] of the variance of residualised outcome lay between
 clinicians, against {icc_table.iloc[0]["ICC"]:.1%} with the narrowest
 ({icc_table.iloc[0]["clinician spread"]:g}). At that spread, a clinician whose patients' early
-alliance was one WAI point higher had patients ending
-{at_widest.loc["clinician level", "PHQ-9 per WAI point"]:+.2f} PHQ-9 points different, while a
-patient one WAI point above their clinician's mean ended
-{at_widest.loc["patient level", "PHQ-9 per WAI point"]:+.2f} points different.
+alliance was one WAI point higher had patients improving
+{at_widest.loc["clinician level", SLOPE]:+.2f} PHQ-9 points more than their intake predicts,
+while a patient one WAI point above their clinician's mean improved
+{at_widest.loc["patient level", SLOPE]:+.2f} points more (pattern P12's statistic, as in the
+validation).
 
 ## Share of outcome variance between clinicians
 

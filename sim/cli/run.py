@@ -62,16 +62,16 @@ def summarise(dyads: pd.DataFrame) -> ClinicSummary:
     Shares and the pre-post effect size are the registry's outcomes
     (:mod:`experiments.science.outcomes`), computed as everywhere else in the project.
     """
-    status = dyads["status"].astype(str)
+    status = dyads["status"].value_counts()
     sessions = int(dyads["sessions"].sum())
     pre, post = dyads["symptom_score_intake"], dyads["symptom_score_post"]
     both = pre.notna() & post.notna()
     per_session = 1.0 / max(sessions, 1)
     return ClinicSummary(
         patients=len(dyads),
-        completed=int((status == "completed").sum()),
-        recovered=int((status == "recovered").sum()),
-        dropped_out=int((status == "dropped_out").sum()),
+        completed=int(status.get("completed", 0)),
+        recovered=int(status.get("recovered", 0)),
+        dropped_out=int(status.get("dropped_out", 0)),
         sessions=sessions,
         withdrawals_per_session=dyads["withdrawals"].sum() * per_session,
         confrontations_per_session=dyads["confrontations"].sum() * per_session,
