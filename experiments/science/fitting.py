@@ -759,8 +759,8 @@ def ppc_plot(ppc: pd.DataFrame, path: Path) -> None:
     ax.set_yticks(y, labels)
     ax.axvline(0, color="0.7", lw=0.8)
     ax.set_xlabel("distance from the data's value, in widths of its 95% interval")
-    ax.set_title("posterior predictive check")
-    ax.legend(fontsize="small", loc="lower right")
+    ax.set_title("posterior predictive check", pad=30)
+    ax.legend(fontsize="small", loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2)
     fig.savefig(path, format="png", dpi=110)
 
 
