@@ -10,12 +10,13 @@ extension gives a new module. The module holds:
 ``run_session(dyads, clinicians, params, session)`` / ``run_session_parallel``
     one session for every active dyad (Mesa model, per-session panel).
 
-The course drivers run blocks: up to :data:`~sim.core.lanes.LANES` dyads of one parameter row are
-loaded into lanes, and each session is a few loops over the lanes. Consecutive phases share a
-loop (their values stay in registers); a chance event decided by a logit ends a loop (the
-logistic's bounds decide most lanes inside it, :func:`~sim.core.lanes.settle` the rest after it),
-and
-so does a phase marked ``vector=False``. A value is stored into its lane row only when a later
+The course drivers run blocks of up to :data:`~sim.core.lanes.PAGES` pages of
+:data:`~sim.core.lanes.LANES` dyads of one parameter row, each page a lane buffer; a dyad that
+ends leaves its lane and the block's last dyad moves in, so every page but the last stays full.
+Each session is a few loops over each page's lanes. Consecutive phases share a loop (their values
+stay in registers); a chance event decided by a logit ends a loop (the logistic's bounds decide
+most lanes inside it, :func:`~sim.core.lanes.settle` the rest after it), and so does a phase
+marked ``vector=False``. A value is stored into its lane row only when a later
 loop, the end of a course or the dyad's record needs it; a dyad field is loaded once per block
 and written back when the dyad ends. The session drivers run the same phases on each dyad's
 record (``_advance``), each value read at first use, each field written back after the last
