@@ -278,7 +278,7 @@ def test_sigkill_mid_run_then_resume_gives_exactly_the_uninterrupted_clinics(tmp
     out = tmp_path / "killed"
     process = subprocess.Popen(command(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ledger = out / "ledger.jsonl"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 600  # start-up may compile the kernels on a busy machine
     while time.monotonic() < deadline:
         if ledger.exists() and len(ledger.read_text().splitlines()) >= 10:
             break
@@ -286,7 +286,7 @@ def test_sigkill_mid_run_then_resume_gives_exactly_the_uninterrupted_clinics(tmp
     process.send_signal(signal.SIGKILL)
     process.wait()
     done_before = len(Store(out).receipts())
-    assert 10 <= done_before < 90, "the kill should land mid-run"
+    assert 10 <= done_before < 90, f"the kill should land mid-run ({done_before} chunks done)"
     subprocess.run(command(out), check=True, capture_output=True)
     receipts = Store(out).receipts()
     assert len({r["chunk"] for r in receipts}) == 90
