@@ -27,7 +27,8 @@ test: $(STAMP)
 
 # The manual, offline, every warning an error (docs/conf.py); tests/test_manual.py reads the build.
 docs: $(STAMP)
-	$(BIN)/sphinx-build -E -j 2 -W --keep-going -q -b html -w docs/_build/warnings.txt docs docs/_build/html
+	$(BIN)/sphinx-build -E -j 2 -W --keep-going -q -b html -d docs/_build/doctrees \
+		-w docs/_build/warnings.txt docs docs/_build/html
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_kernel.py

@@ -72,7 +72,8 @@ def built() -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time, whatever the workers
         if not fresh():
             command = [sys.executable, "-m", "sphinx", "-E", "-j", "2", "--keep-going", "-q"]
-            command += ["-b", "html", "-w", str(WARNINGS), str(DOCS), str(HTML)]
+            command += ["-b", "html", "-d", str(BUILD / "doctrees"), "-w", str(WARNINGS)]
+            command += [str(DOCS), str(HTML)]
             run = subprocess.run(
                 command, cwd=ROOT, capture_output=True, text=True, timeout=BUILD_SECONDS
             )
