@@ -4,10 +4,9 @@ Every patient is a :class:`PeerPatient` (a ``mesa.Agent``) holding its dyad's fi
 dict, :attr:`PeerPatient.values`, beside a reference to its :class:`PeerClinician`;
 :meth:`PeerPatient.step` performs one session (steps 1-12 of docs/MODEL.md) by walking
 :data:`sim.core.equations.SESSION` with :func:`sim.core.interpret.advance`: each phase's
-plain-Python function
-(``phase.py_func``) is called with its arguments looked up by name, and its results are stored
-back under the names it writes. :class:`PeerModel` shuffles the active patients and calls
-``step`` on each.
+plain-Python function (``phase.py_func``) is called with its arguments looked up by name, and its
+results are stored back under the names it writes. :class:`PeerModel` shuffles the active patients
+and calls ``step`` on each.
 
 There is no hand-written copy of the equations here: the peer runs the very phase functions the
 kernels are generated from, with the same parameters (``sim.core.params.defaults()``), so comparing

@@ -3,8 +3,7 @@
 The model owns the clinic's arrays (:class:`sim.core.state.Clinics`); its agents are views onto them
 (:mod:`agents`). ``step()`` is one session for every active dyad, in one kernel call, followed by
 data collection from arrays. The batch path (:func:`sim.core.batch.simulate`) runs the same kernel
-on
-the same arrays, so the same seed gives the same numbers on both paths.
+on the same arrays, so the same seed gives the same numbers on both paths.
 
 Examples
 --------

@@ -390,26 +390,6 @@ def _short_values():
     return ShortValueVariable
 
 
-KNOWN_REWRAPS = {
-    # calibration.py's module docstring has a line broken before its indentation (reported;
-    # remove this entry once the docstring is rewrapped there).
-    "experiments.science.calibration": "(:mod:`experiments.science.validation`,",
-}
-"""Docstring lines (by module) that a rewrap broke off their paragraph: joined to the line
-before them, so the docstring renders as its author meant. Files outside docs/ are others'."""
-
-
-def rejoin_broken_lines(app, what, name, obj, options, lines) -> None:
-    """Join each line of :data:`KNOWN_REWRAPS` to the line before it (autodoc hook)."""
-    broken = KNOWN_REWRAPS.get(name)
-    if what != "module" or broken is None:
-        return
-    for i in range(len(lines) - 1, 0, -1):
-        if lines[i].strip() == broken:
-            lines[i - 1] = f"{lines[i - 1]} {broken}"
-            del lines[i]
-
-
 STAMP = "manual-build.json"
 """Written into the output directory when a build ends without an error: when it ended and how
 many warnings it gave (``tests/test_manual.py`` reuses a build newer than every source)."""
@@ -461,10 +441,9 @@ def _one_numpydoc_template() -> None:
 
 
 def setup(app) -> dict[str, Any]:
-    """Register the generators, the short constants and the docstring repair with Sphinx."""
+    """Register the generators and the short constants with Sphinx."""
     app.connect("builder-inited", generate)
     app.connect("build-finished", stamp)
-    app.connect("autodoc-process-docstring", rejoin_broken_lines)
     app.add_directive_to_domain("py", "data", _short_values(), override=True)
     _one_numpydoc_template()
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -45,9 +45,8 @@ def process_pool(workers: int | None = None) -> ProcessPoolExecutor:
     """Return a local process pool (default: all cores) whose workers are started at once.
 
     See :func:`pool_context` for how they start. Forked workers inherit the server's warm-up;
-    spawned ones run :func:`experiments.runner.chunks.prepare_worker` themselves, so even a
-    worker's first
-    chunk costs what the others cost.
+    spawned ones run :func:`experiments.runner.chunks.prepare_worker` themselves, so even a worker's
+    first chunk costs what the others cost.
     """
     from experiments.runner.chunks import (  # the driver's import stays light
         _started,

@@ -11,12 +11,11 @@ Layout of ``DIR``::
     ledger.jsonl             one receipt per line: a chunk committed ("ok") or failed
 
 Every file is written under a temporary name, fsynced and renamed (:mod:`experiments.runner.io`); a
-receipt is
-appended to the ledger only after its chunk's files are in place. A chunk counts as done when the
-ledger says so *and* its files exist, so a run killed at any instant resumes without losing or
-duplicating anything: a chunk written but not yet ledgered is simply computed again and its file
-replaced by an identical one. ``pandas.read_parquet(DIR / "runs")`` reads the whole table
-(pyarrow ignores the dot-prefixed temporary files).
+receipt is appended to the ledger only after its chunk's files are in place. A chunk counts as done
+when the ledger says so *and* its files exist, so a run killed at any instant resumes without losing
+or duplicating anything: a chunk written but not yet ledgered is simply computed again and its file
+replaced by an identical one. ``pandas.read_parquet(DIR / "runs")`` reads the whole table (pyarrow
+ignores the dot-prefixed temporary files).
 """
 
 from __future__ import annotations

@@ -4,8 +4,7 @@ Each analysis takes the per-dyad summary or the per-session panel of :func:`sim.
 (schemas in the README), computes its statistic the way the cited study does and returns an
 :class:`~experiments.science.resampling.Estimate` with a 95% interval from a bootstrap over patients
 clustered by clinician (:mod:`experiments.science.resampling`). The within-patient lagged effects
-(P5,
-P6) are in :mod:`experiments.science.lagged`.
+(P5, P6) are in :mod:`experiments.science.lagged`.
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@
 The procedure (``alliance calibrate`` reruns it; docs/MODEL.md, "Calibration", reports it):
 
 1. **Loss.** For a candidate, simulate the validation's populations
-(:mod:`experiments.science.validation`,
-   the batch path) with ``CALIBRATION_PATIENTS`` patients each and a fixed seed, compute every
-   pattern's statistic with the same analysis functions, and sum the squared standardised
+   (:mod:`experiments.science.validation`, the batch path) with ``CALIBRATION_PATIENTS``
+   patients each and a fixed seed, compute every pattern's statistic with the same analysis
+   functions, and sum the squared standardised
    distances ``(value - target) / half-width of the published interval``. A range counts from
    its midpoint; P6, bounded by the model's own P5, counts from P5 / 2 with half-width P5 / 2.
    A pattern's further conditions count the same way; a one-sided pattern or condition counts
@@ -632,9 +632,8 @@ def holdout(
     -------
     pandas.DataFrame
         One row per held-out pattern: the fold, the pattern's row of the validation table
-        (:func:`experiments.science.validation.table`: value, 95% interval, pass, checks, ...), and
-        the
-        calibration loss on the training folds.
+        (:func:`experiments.science.validation.table`: value, 95% interval, pass, checks, ...),
+        and the calibration loss on the training folds.
     """
     from experiments.science.validation import DEFAULT_PATIENTS, DEFAULT_SEED, run_validation
 

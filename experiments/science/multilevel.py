@@ -6,15 +6,14 @@ Wampold & Imel 2007; Del Re, Flückiger, Horvath, Symonds & Wampold 2012) fit ra
 models of post-treatment symptoms, adjusted for intake, with patients nested in clinicians.
 
 Estimators. The between-clinician variance share (ICC(1)) is the one-way random-effects ANOVA
-estimator with unequal caseloads (the method-of-moments counterpart of the random-intercept
-model; ``tests/test_multilevel.py`` checks it against ``statsmodels`` MixedLM). The alliance's
-two levels follow Baldwin et al. (2007): each patient's early alliance is split into the
-clinician's mean (over the clinician's patients) and the patient's deviation from it, and
-residualised outcome is regressed on both; with the deviations centred within clinicians the
-two slopes are the between-clinician and the pooled within-clinician regressions. Intervals:
-the cluster bootstrap of :mod:`experiments.science.resampling` (a clinician drawn twice counts as
-two
-clinicians: group sizes follow from the weights).
+estimator with unequal caseloads (the method-of-moments counterpart of the random-intercept model;
+``tests/test_multilevel.py`` checks it against ``statsmodels`` MixedLM). The alliance's two levels
+follow Baldwin et al. (2007): each patient's early alliance is split into the clinician's mean (over
+the clinician's patients) and the patient's deviation from it, and residualised outcome is regressed
+on both; with the deviations centred within clinicians the two slopes are the between-clinician and
+the pooled within-clinician regressions. Intervals: the cluster bootstrap of
+:mod:`experiments.science.resampling` (a clinician drawn twice counts as two clinicians: group sizes
+follow from the weights).
 """
 
 from __future__ import annotations

@@ -2,12 +2,11 @@
 
 :func:`validate` simulates the scenarios the targets name (``experiments/science/targets.toml``:
 psychotherapy for P1–P7 and P10–P14, hypertension for P8 and P9) at a size large enough for tight
-intervals, computes every statistic with the analysis function the target names, exactly as
-the analyses compute it, and judges it by the rule of experiments/science/targets.toml: the model's
-95%
-interval overlaps the published interval, plus the checks a pattern adds (clearly non-zero,
-smaller than another pattern, at least a value, a positive indirect effect, conditions on
-other fields of the same analysis). Nothing here changes how a statistic is computed.
+intervals, computes every statistic with the analysis function the target names, exactly as the
+analyses compute it, and judges it by the rule of experiments/science/targets.toml: the model's 95%
+interval overlaps the published interval, plus the checks a pattern adds (clearly non-zero, smaller
+than another pattern, at least a value, a positive indirect effect, conditions on other fields of
+the same analysis). Nothing here changes how a statistic is computed.
 
 One simulation per scenario: the scenario's own clinic is point 0; the arms of a contrast
 (P8: autonomy-supportive and controlling clinicians) are further points of the same call, so

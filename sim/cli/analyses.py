@@ -43,10 +43,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "sensitivity",
         help="Morris screening or Sobol indices of an outcome (morris, sobol designs)",
         description="Global sensitivity of one outcome of a finished morris or sobol sweep, "
-        "on the per-point mean over replicates. morris: mu*, sigma and their 95%% "
+        "on the per-point mean over replicates. morris: mu*, sigma and their 95% "
         "intervals (bootstrap over trajectories), the noise floor from replicate "
         "variation, and a mu*-sigma plot. sobol: first-order and total indices "
-        "with 95%% intervals; those covering 0 are marked. Writes "
+        "with 95% intervals; those covering 0 are marked. Writes "
         "sensitivity-OUTCOME.csv and .png into DIR.",
     )
     sens.add_argument("dir", help="results directory of a morris or sobol sweep")
@@ -91,7 +91,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         description="Approximate Bayesian computation (ABC-SMC, pyabc) of the --params to a "
         "clinic's records (CSV or Parquet; schema in docs/FITTING.md), on summary "
         "statistics that are the project's outcome definitions. Writes into --out: "
-        "posterior.parquet, posterior-summary.csv (90%% credible intervals), "
+        "posterior.parquet, posterior-summary.csv (90% credible intervals), "
         "marginals.png, ppc.png and ppc.csv (posterior predictive check against the "
         "data), data-statistics.csv, generations.csv, manifest.json and abc.db "
         "(pyabc's history: the same command again resumes).",

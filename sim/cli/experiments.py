@@ -1,8 +1,7 @@
 """The ``alliance`` console script: the model's commands plus sweeps, summaries and studies.
 
 ``sim.cli.model`` holds the model's commands (``run``, ``params``, ``scenarios``); this module adds
-the
-experiment commands on top, so that ``sim`` never imports ``experiments``.
+the experiment commands on top, so that ``sim`` never imports ``experiments``.
 """
 
 from __future__ import annotations
@@ -76,7 +75,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "summarize",
         help="per-point means and 95%% intervals of a sweep's outcomes",
         description="Write summary.parquet and summary.csv into DIR: per design point, the "
-        "mean over replicated clinics of each outcome with a 95%% t-interval.",
+        "mean over replicated clinics of each outcome with a 95% t-interval.",
     )
     summ.add_argument("dir", help="results directory of a sweep")
     summ.add_argument(
@@ -115,7 +114,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help="hold the default model to the published patterns P1-P14",
         description="Simulate the default (psychotherapy) and hypertension scenarios, compute "
         "each pattern of experiments/science/targets.toml as the cited studies do, with "
-        "cluster-bootstrap 95%% intervals, and judge it: the model's interval must "
+        "cluster-bootstrap 95% intervals, and judge it: the model's interval must "
         "overlap the published one (plus each pattern's own checks). Writes "
         "validation.md, validation.csv and figures into --out, and the simulated "
         "populations as sweeps into --out/runs: the same command again resumes. Exit "

@@ -1,10 +1,9 @@
 """Every field of a dyad and of a clinician, declared once.
 
-A :class:`Field` says what a column of the model's arrays holds: its name, type, range, meaning
-and *role*. Everything else is derived from this registry: the record dtypes the kernels read
+A :class:`Field` says what a column of the model's arrays holds: its name, type, range, meaning and
+*role*. Everything else is derived from this registry: the record dtypes the kernels read
 (:data:`sim.core.state.DYAD_DTYPE`, :data:`sim.core.state.CLINICIAN_DTYPE`), the lane rows of the
-session
-drivers and their loading and storing (:mod:`sim.core.codegen`), the Mesa agents' properties
+session drivers and their loading and storing (:mod:`sim.core.codegen`), the Mesa agents' properties
 (:mod:`agents`), the columns of the per-session panel, and the schema table in the docs
 (:func:`markdown_table`). An extension (:mod:`sim.core.extension`) adds fields of its own.
 

@@ -10,9 +10,8 @@ of vectorised loops :func:`jit_inline`. Options:
   must agree to 1e-12 and runs must be bit-identical across machines with the same build.
 
 Numba checks a cached function against its *own* source file only: after an edit of
-``sim/core/rng.py`` (or a ``git pull`` that changes it) the kernels in ``sim/core/kernels.py``
-would load
-stale machine code that still inlines the old generator. So the first decoration in a process
+``sim/core/rng.py`` (or a ``git pull`` that changes it) the kernels in ``sim/core/kernels.py`` would
+load stale machine code that still inlines the old generator. So the first decoration in a process
 compares the fingerprint of the model's sources (:mod:`sim.core.fingerprint`) with the one stored
 beside the cache, and drops the cache when they differ (the next call recompiles, once).
 """

@@ -245,8 +245,7 @@ class Draw:
         ``uniform`` (on [0, 1)) or ``normal`` (standard).
     slot : int
         Counter slot within the session, 0-31 (:data:`sim.core.rng.SLOTS_PER_SESSION`); the core
-        uses
-        0-14, extensions take the free ones.
+        uses 0-14, extensions take the free ones.
     """
 
     name: str

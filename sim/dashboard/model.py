@@ -16,8 +16,7 @@ treatment, finished, dropped out), which Mesa's reporters give only in part.
 
 Each one-dyad model keeps its panel rows (the schema of ``sessions.parquet``, from
 :func:`sim.core.batch.session_block`, plus a session-0 intake row), which the charts and the event
-log
-read.
+log read.
 """
 
 from __future__ import annotations

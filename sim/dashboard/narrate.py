@@ -2,8 +2,7 @@
 
 :func:`narrate` is a pure function of one dyad's per-session panel rows (the schema of
 ``sessions.parquet``, see :data:`sim.core.batch.PANEL_FIELDS`, plus a session-0 intake row if there
-is
-one) and, optionally, its clinician's traits. Every claim in a sentence is read off the rows: the
+is one) and, optionally, its clinician's traits. Every claim in a sentence is read off the rows: the
 bond before a rupture is the previous row's bond, after it the rupture row's; the clinician
 "acknowledged pushing too hard" only if its pressure is high. Rows may carry rupture and status as
 names (``"withdrawal"``, as in the panel table) or as codes (as in the record arrays).
