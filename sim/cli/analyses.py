@@ -9,32 +9,9 @@ exit status 2, and nothing is written.
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Callable
 from pathlib import Path
 
-from sim.cli.common import UsageError
-
-
-def _warn_incomplete(directory: str) -> Callable[[list[str]], None]:
-    """Return what an analysis calls, with --allow-incomplete, to say loudly what it lacks."""
-
-    def warn(problems: list[str]) -> None:
-        print(
-            f"warning: '{directory}' is incomplete ({len(problems)} problems, e.g. "
-            f"{problems[0]}); analysing what is there because of --allow-incomplete",
-            file=sys.stderr,
-        )
-
-    return warn
-
-
-def _add_allow_incomplete(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--allow-incomplete",
-        action="store_true",
-        help="analyse even if chunks are missing or damaged (said on stderr)",
-    )
+from sim.cli.common import UsageError, add_allow_incomplete, sweep_dir, warn_incomplete
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -56,7 +33,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         choices=("morris", "sobol"),
         help="the analysis (default: the one the sweep's design is for)",
     )
-    _add_allow_incomplete(sens)
+    add_allow_incomplete(sens)
     sens.set_defaults(func=cmd_sensitivity)
 
     disc = sub.add_parser(
@@ -82,7 +59,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         default=0.8,
         help="least density of the chosen box (default: %(default)s)",
     )
-    _add_allow_incomplete(disc)
+    add_allow_incomplete(disc)
     disc.set_defaults(func=cmd_discover)
 
     fit = sub.add_parser(
@@ -132,19 +109,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     fit.set_defaults(func=cmd_fit)
 
 
-def _sweep_dir(directory: str) -> Path:
-    path = Path(directory)
-    if not path.is_dir():
-        raise UsageError(f"'{path}' is not a directory")
-    return path
-
-
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     """Morris screening or Sobol indices of one outcome."""
     from experiments.runner.store import StoreError
     from experiments.science import sensitivity
 
-    directory = _sweep_dir(args.dir)
+    directory = sweep_dir(args.dir)
     method = args.method or sensitivity.design_method(directory)
     if method not in sensitivity.METHODS:
         method = "sobol"  # the analysis then names what the directory lacks
@@ -154,7 +124,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
                 directory,
                 args.outcome,
                 allow_incomplete=args.allow_incomplete,
-                report=_warn_incomplete(args.dir),
+                report=warn_incomplete(args.dir),
             )
             table = result.table
         else:
@@ -162,7 +132,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
                 directory,
                 args.outcome,
                 allow_incomplete=args.allow_incomplete,
-                report=_warn_incomplete(args.dir),
+                report=warn_incomplete(args.dir),
             )
     except (sensitivity.SensitivityError, FileNotFoundError, StoreError) as exc:
         raise UsageError(str(exc)) from None
@@ -181,7 +151,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
     from experiments.runner.store import StoreError
     from experiments.science.discovery import DiscoveryError, discover
 
-    directory = _sweep_dir(args.dir)
+    directory = sweep_dir(args.dir)
     try:
         found = discover(
             directory,
@@ -190,7 +160,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
             below=args.below,
             min_density=args.density,
             allow_incomplete=args.allow_incomplete,
-            report=_warn_incomplete(args.dir),
+            report=warn_incomplete(args.dir),
         )
     except (DiscoveryError, FileNotFoundError, StoreError) as exc:
         raise UsageError(str(exc)) from None

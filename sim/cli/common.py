@@ -72,3 +72,39 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> i
         # Output piped into a pager or `head` that closed early: not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+
+
+def sweep_dir(directory: str | Path) -> Path:
+    """Return ``directory`` as a path if it is a directory (a sweep's results to analyse).
+
+    Raises
+    ------
+    UsageError
+        If it is not a directory.
+    """
+    path = Path(directory)
+    if not path.is_dir():
+        raise UsageError(f"'{path}' is not a directory")
+    return path
+
+
+def add_allow_incomplete(p: argparse.ArgumentParser) -> None:
+    """Add ``--allow-incomplete`` to a command that analyses a sweep's results."""
+    p.add_argument(
+        "--allow-incomplete",
+        action="store_true",
+        help="analyse even if chunks are missing or damaged (said on stderr)",
+    )
+
+
+def warn_incomplete(directory: str | Path) -> Callable[[list[str]], None]:
+    """Return what an analysis calls, with --allow-incomplete, to say loudly what it lacks."""
+
+    def warn(problems: list[str]) -> None:
+        print(
+            f"warning: '{directory}' is incomplete ({len(problems)} problems, e.g. "
+            f"{problems[0]}); analysing what is there because of --allow-incomplete",
+            file=sys.stderr,
+        )
+
+    return warn

@@ -9,13 +9,19 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor
 from pathlib import Path
 
 from sim.cli import analyses
 from sim.cli import model as sim_cli
-from sim.cli.common import UsageError, writable_dir
+from sim.cli.common import (
+    UsageError,
+    add_allow_incomplete,
+    sweep_dir,
+    warn_incomplete,
+    writable_dir,
+)
 
 EXIT_FAILED_CHUNKS = 1
 
@@ -78,11 +84,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "mean over replicated clinics of each outcome with a 95% t-interval.",
     )
     summ.add_argument("dir", help="results directory of a sweep")
-    summ.add_argument(
-        "--allow-incomplete",
-        action="store_true",
-        help="summarise even if chunks are missing or damaged (said on stderr)",
-    )
+    add_allow_incomplete(summ)
     summ.set_defaults(func=cmd_summarize)
 
     ver = sub.add_parser(
@@ -266,9 +268,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     """Check a sweep's directory; exit 1 if anything is missing or damaged."""
     from experiments.runner.store import Store, StoreError
 
-    directory = Path(args.dir)
-    if not directory.is_dir():
-        raise UsageError(f"'{directory}' is not a directory")
+    directory = sweep_dir(args.dir)
     try:
         verified, problems = Store(directory).verify()
     except StoreError as exc:
@@ -279,19 +279,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
-def _warn_incomplete(directory: str) -> Callable[[list[str]], None]:
-    """Return what an analysis calls, with --allow-incomplete, to say loudly what it lacks."""
-
-    def warn(problems: list[str]) -> None:
-        print(
-            f"warning: '{directory}' is incomplete ({len(problems)} problems, e.g. "
-            f"{problems[0]}); analysing what is there because of --allow-incomplete",
-            file=sys.stderr,
-        )
-
-    return warn
-
-
 def cmd_summarize(args: argparse.Namespace) -> int:
     """Summarise a sweep."""
     from experiments.runner.store import StoreError
@@ -299,7 +286,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
 
     try:
         summary = summarize(
-            args.dir, allow_incomplete=args.allow_incomplete, report=_warn_incomplete(args.dir)
+            args.dir, allow_incomplete=args.allow_incomplete, report=warn_incomplete(args.dir)
         )
     except (FileNotFoundError, StoreError) as exc:
         raise UsageError(str(exc)) from None
