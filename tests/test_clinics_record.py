@@ -28,7 +28,7 @@ from experiments.runner.spec import from_dict
 from experiments.runner.store import Store, StoreError
 from experiments.runner.sweep import plan_chunks, plan_layout, run_sweep
 from experiments.science import outcomes
-from experiments.science.outcomes import OUTCOMES, clinic_table, clinic_values
+from experiments.science.outcomes import OUTCOMES, clinic_values
 from experiments.science.summarize import summarize
 
 CLINIC = ["point_id", "rep"]
@@ -92,11 +92,8 @@ def test_the_clinics_table_holds_every_outcome_of_each_clinic(both):
     assert len(table) == 6 * 3 and not table.duplicated(CLINIC).any()
     assert not (clinics / "runs").exists()
     runs = pd.read_parquet(dyads / "runs")
-    expected = clinic_table(runs)
+    expected = clinic_values(runs)
     pd.testing.assert_frame_equal(table[expected.columns], expected)
-    # The same definitions as the grouped computation, up to the order of the sums.
-    grouped = clinic_values(runs)
-    pd.testing.assert_frame_equal(table[grouped.columns], grouped, rtol=1e-12, atol=1e-12)
     sessions = runs.groupby(CLINIC)["sessions"].sum().to_numpy()
     np.testing.assert_array_equal(table["dyad_sessions"], sessions)
     design = pd.read_parquet(clinics / "design.parquet").set_index("point_id")
@@ -120,14 +117,14 @@ def test_the_manifest_names_the_reducer_and_its_fingerprint(both):
 
 def test_the_runners_reference_is_the_registrys_function():
     """The runner names the science layer's reducer without importing it (the layers)."""
-    assert chunks.load_reducer(chunks.CLINIC_REDUCER) is outcomes.clinic_table
+    assert chunks.load_reducer(chunks.CLINIC_REDUCER) is outcomes.clinic_values
 
 
-def test_clinic_table_does_not_depend_on_row_order(both):
+def test_clinic_values_does_not_depend_on_row_order(both):
     dyads, _ = both
     runs = pd.read_parquet(dyads / "runs")
     shuffled = runs.sample(frac=1.0, random_state=3)
-    pd.testing.assert_frame_equal(clinic_table(shuffled), clinic_table(runs))
+    pd.testing.assert_frame_equal(clinic_values(shuffled), clinic_values(runs))
 
 
 @pytest.mark.slow

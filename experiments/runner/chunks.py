@@ -36,7 +36,7 @@ from experiments.runner.store import Store, now, versions
 from sim.core.batch import KEY_COLUMNS, simulate
 from sim.core.composition import compose
 
-CLINIC_REDUCER = "experiments.science.outcomes:clinic_table"
+CLINIC_REDUCER = "experiments.science.outcomes:clinic_values"
 """Import reference of the default clinic reducer: every registered outcome of each clinic.
 
 A reducer takes a chunk's per-dyad table (a DataFrame with the columns of
@@ -98,6 +98,8 @@ def run_chunk(task: ChunkTask) -> dict[str, Any]:
         record_sessions=task.record_sessions,
         tables="arrow" if reduce is None else "pandas",
         extensions=composition.extensions,
+        # A reducer may declare the per-dyad columns it reads: only those are built.
+        columns=getattr(reduce, "columns", None),
     )
     store = Store(task.root)
     if reduce is not None:
@@ -184,7 +186,7 @@ def load_reducer(reference: str) -> Callable[[pd.DataFrame], pd.DataFrame]:
     """
     module_name, _, name = reference.partition(":")
     try:
-        function = getattr(importlib.import_module(module_name), name or "clinic_table")
+        function = getattr(importlib.import_module(module_name), name or "clinic_values")
     except (ImportError, AttributeError) as exc:
         raise ValueError(f"clinic reducer '{reference}' cannot be imported ({exc})") from None
     if not callable(function):

@@ -77,6 +77,9 @@ def _dask(n_workers: int | None, address: str | None) -> Iterator[Executor]:
         threads_per_worker=1,
         processes=True,
         dashboard_address=None,
+        # No dashboard, and the scheduler's HTTP endpoint on a free port: with the default
+        # (8787) a second cluster on the machine warns and moves.
+        scheduler_kwargs={"dashboard": False, "dashboard_address": ":0"},
         host="127.0.0.1",
     )
     with cluster, Client(cluster) as client:

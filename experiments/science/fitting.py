@@ -408,6 +408,9 @@ def _sampler(kind: str, workers: int | None, dask_address: str | None):
         threads_per_worker=1,
         processes=True,
         dashboard_address=None,
+        # No dashboard, and the scheduler's HTTP endpoint on a free port: with the default
+        # (8787) a second cluster on the machine warns and moves.
+        scheduler_kwargs={"dashboard": False, "dashboard_address": ":0"},
         host="127.0.0.1",
     )
     client = Client(cluster)

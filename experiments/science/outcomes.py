@@ -9,7 +9,7 @@ registry's summary columns, :mod:`sim.core.fields`). Every outcome here is one o
   cited studies count;
 - a **standardised change**: ``(mean pre - mean post) / SD(pre)`` over the patients who count.
 
-The same definition gives a clinic's value (:meth:`Outcome.by_clinic`, what sweep summaries,
+The same definition gives a clinic's value (:func:`clinic_values`, what sweep summaries,
 studies and the dashboard show), a pooled estimate with a cluster-bootstrap interval
 (:meth:`Outcome.estimate`, what validation judges) and the figure ``alliance run`` prints.
 Replicate clinics of a sweep point are combined as :attr:`Outcome.across_replicates` says
@@ -108,23 +108,11 @@ class Outcome:
         return float((a.mean() - b.mean()) / sd) if sd > 0 else np.nan
 
     def by_clinic(self, dyads: pd.DataFrame, keys: Sequence[str] = CLINIC_KEYS) -> pd.Series:
-        """Return the outcome of each clinic (group of ``keys``), in one grouped pass."""
-        require(dyads, tuple(keys))
-        a, b, counts = self.contributions(dyads)
-        groups = [dyads[k].to_numpy() for k in keys]
-        if self.kind == "ratio":
-            frame = pd.DataFrame({"a": np.where(counts, a, 0.0), "b": np.where(counts, b, 0.0)})
-            sums = frame.groupby(groups, sort=True).sum()
-            values = sums["a"] / sums["b"].where(sums["b"] > 0)
-        else:
-            frame = pd.DataFrame(
-                {"pre": np.where(counts, a, np.nan), "post": np.where(counts, b, np.nan)}
-            )
-            g = frame.groupby(groups, sort=True)
-            mean, sd, n = g.mean(), g["pre"].std(ddof=1), g["pre"].count()
-            values = ((mean["pre"] - mean["post"]) / sd.where(sd > 0)).where(n >= 2)
-        values.index.names = list(keys)
-        return values.rename(self.name)
+        """Return the outcome of each clinic (group of ``keys``), indexed by the keys."""
+        blocks = _Blocks.of(dyads, keys)
+        values = blocks.outcome(self, dyads)
+        index = pd.MultiIndex.from_arrays(list(blocks.keys.values()), names=list(keys))
+        return pd.Series(values, index=index, name=self.name)
 
     def estimate(self, dyads: pd.DataFrame, *, resampling: Resampling = DEFAULT) -> Estimate:
         """Return the pooled outcome with a cluster-bootstrap interval (patients by clinician).
@@ -361,49 +349,55 @@ def get(name: str) -> Outcome:
         ) from None
 
 
-def clinic_values(dyads: pd.DataFrame, keys: Sequence[str] = CLINIC_KEYS) -> pd.DataFrame:
-    """Return one row per clinic (group of ``keys``) with every outcome and the patient count."""
-    columns = {o.name: o.by_clinic(dyads, keys) for o in REGISTRY}
-    columns["patients"] = dyads.groupby([dyads[k] for k in keys], sort=True).size()
-    frame = pd.DataFrame(columns)
-    frame.index.names = list(keys)
-    return frame.reset_index()
+@dataclass(frozen=True)
+class _Blocks:
+    """A table's rows as blocks of consecutive rows, one per clinic, in key order."""
 
+    order: np.ndarray | None  # the rows' key order, None when already in it
+    starts: np.ndarray  # each block's first row (in key order)
+    keys: dict[str, np.ndarray]  # each block's key values
 
-def clinic_table(dyads: pd.DataFrame, keys: Sequence[str] = CLINIC_KEYS) -> pd.DataFrame:
-    """Return :func:`clinic_values` computed in one vectorised pass over the rows.
-
-    The same definitions (each outcome's :meth:`Outcome.contributions`), rows (one per clinic,
-    in key order) and columns (``keys``, every outcome, ``patients``); the sums are NumPy's
-    rather than pandas' grouped ones, so a value may differ from :func:`clinic_values`' in its
-    last bits. A clinic's values depend only on its own rows, in their order, so they do not
-    depend on what else the table holds. This is what sweep summaries use, and what a sweep's
-    workers compute when the spec records ``["clinics"]``; for tables already in key order (a
-    sweep's part files) it costs a small fraction of the grouped computation.
-    """
-    require(dyads, tuple(keys))
-    values = [dyads[k].to_numpy() for k in keys]
-    order = None if _in_key_order(values) else np.lexsort(values[::-1])
-    if order is not None:
-        values = [v[order] for v in values]
-    rows = len(dyads)
-    new = np.zeros(rows, dtype=bool)  # first row of a clinic
-    new[:1] = True
-    for v in values:
-        new[1:] |= v[1:] != v[:-1]
-    starts = np.flatnonzero(new)
-    columns: dict[str, np.ndarray] = {k: v[starts] for k, v in zip(keys, values, strict=True)}
-    for outcome in REGISTRY:
-        a, b, counts = outcome.contributions(dyads)
+    @classmethod
+    def of(cls, dyads: pd.DataFrame, keys: Sequence[str]) -> _Blocks:
+        require(dyads, tuple(keys))
+        values = [dyads[k].to_numpy() for k in keys]
+        order = None if _in_key_order(values) else np.lexsort(values[::-1])
         if order is not None:
-            a, b, counts = a[order], b[order], counts[order]
-        columns[outcome.name] = (
-            _ratio_by_block(a, b, counts, starts)
-            if outcome.kind == "ratio"
-            else _standardised_change_by_block(a, b, counts, starts)
-        )
-    columns["patients"] = np.diff(np.append(starts, rows)).astype(np.int64)
+            values = [v[order] for v in values]
+        new = np.zeros(len(dyads), dtype=bool)  # first row of a clinic
+        new[:1] = True
+        for v in values:
+            new[1:] |= v[1:] != v[:-1]
+        starts = np.flatnonzero(new)
+        return cls(order, starts, {k: v[starts] for k, v in zip(keys, values, strict=True)})
+
+    def outcome(self, outcome: Outcome, dyads: pd.DataFrame) -> np.ndarray:
+        a, b, counts = outcome.contributions(dyads)
+        if self.order is not None:
+            a, b, counts = a[self.order], b[self.order], counts[self.order]
+        if outcome.kind == "ratio":
+            return _ratio_by_block(a, b, counts, self.starts)
+        return _standardised_change_by_block(a, b, counts, self.starts)
+
+
+def clinic_values(dyads: pd.DataFrame, keys: Sequence[str] = CLINIC_KEYS) -> pd.DataFrame:
+    """Return one row per clinic (group of ``keys``, in key order): every outcome, ``patients``.
+
+    One vectorised pass of block sums over the rows; a clinic's values depend only on its own
+    rows. What sweep summaries use, and what a sweep's workers compute when the spec records
+    ``["clinics"]`` (the runner names it by reference, ``CLINIC_REDUCER``).
+    """
+    blocks = _Blocks.of(dyads, keys)
+    columns: dict[str, np.ndarray] = dict(blocks.keys)
+    for outcome in REGISTRY:
+        columns[outcome.name] = blocks.outcome(outcome, dyads)
+    columns["patients"] = np.diff(np.append(blocks.starts, len(dyads))).astype(np.int64)
     return pd.DataFrame(columns)
+
+
+CLINIC_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys(c for o in REGISTRY for c in o.columns))
+"""The per-dyad columns :func:`clinic_values` reads besides the keys."""
+clinic_values.columns = CLINIC_COLUMNS  # a reducer's declared inputs: workers build only these
 
 
 def _in_key_order(values: Sequence[np.ndarray]) -> bool:

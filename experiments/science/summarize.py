@@ -4,7 +4,7 @@ Each replicate of a point is one clinic; its outcomes (:mod:`experiments.science
 computed from its patients, and the point's estimate is the mean over replicates with a
 t-interval. Part files hold whole clinics, so the table is built one part at a time and memory
 stays flat however large the sweep. A sweep that records ``["clinics"]`` has had its workers
-compute the same clinic rows (:func:`experiments.science.outcomes.clinic_table`, the runner's
+compute the same clinic rows (:func:`experiments.science.outcomes.clinic_values`, the runner's
 default clinic reducer), so its summary is read from them, with the same numbers.
 """
 
@@ -20,7 +20,7 @@ from scipy import stats
 from experiments.runner.io import write_parquet, write_text
 from experiments.runner.spec import SweepSpec
 from experiments.runner.store import Store, StoreError
-from experiments.science.outcomes import OUTCOMES, clinic_table
+from experiments.science.outcomes import OUTCOMES, clinic_values
 
 __all__ = ["OUTCOMES", "per_point", "summarize"]
 
@@ -104,9 +104,9 @@ def clinic_parts(store: Store, chunks: set[str]) -> pd.DataFrame:
     if not parts:
         raise FileNotFoundError(f"'{store.root}' holds no committed results to summarise")
     if table == "runs":
-        return pd.concat([clinic_table(pd.read_parquet(p)) for p in parts], ignore_index=True)
+        return pd.concat([clinic_values(pd.read_parquet(p)) for p in parts], ignore_index=True)
     reducer = (manifest.get("clinic_reducer") or {}).get("reference", "")
-    ours = f"{clinic_table.__module__}:{clinic_table.__qualname__}"
+    ours = f"{clinic_values.__module__}:{clinic_values.__qualname__}"
     if reducer != ours:
         raise StoreError(
             f"'{store.root}' holds clinics computed by the reducer {reducer or '(unknown)'}, "

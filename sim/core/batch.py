@@ -10,7 +10,7 @@ call. For the same seed, point id, replicate and parameters it gives exactly the
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -175,6 +175,7 @@ def simulate(
     parallel: bool = False,
     tables: str = "pandas",
     extensions: Sequence[Any] = (),
+    columns: Collection[str] | None = None,
 ) -> SimulationResult:
     """Simulate clinics to the end of treatment.
 
@@ -200,6 +201,9 @@ def simulate(
     extensions : sequence of Extension or str
         Mechanisms added to the model (:mod:`sim.core.extension`), or their import references
         (``"module"`` or ``"module:name"``). Their fields appear in the tables.
+    columns : collection of str, optional
+        Only these columns of the per-dyad table (besides the keys), e.g. what an outcome reads;
+        the table is built faster. All of them by default.
 
     Returns
     -------
@@ -226,7 +230,7 @@ def simulate(
     )
     panel = run_to_end(clinics, record_sessions=record_sessions, parallel=parallel)
     return SimulationResult(
-        dyads=make_table(summary_columns(clinics)),
+        dyads=make_table(summary_columns(clinics, columns)),
         sessions=make_table(panel_columns(panel)) if record_sessions else None,
         dyad_sessions=int(clinics.dyads["sessions"].sum()),
     )
@@ -362,17 +366,6 @@ def in_key_order(columns: dict[str, np.ndarray], keys: Sequence[str]) -> dict[st
     return {name: values[order] for name, values in columns.items()}
 
 
-DERIVED_SOURCES = (
-    "clinician",
-    "withdrawals",
-    "confrontations",
-    "alliance_sum",
-    "engagement_sum",
-    "sessions",
-)
-"""Dyad record fields the per-dyad table's derived columns are computed from."""
-
-
 def summary_fields(composition: Composition) -> dict[str, str]:
     """Return ``column -> field`` of the per-dyad table's final values, in registry order.
 
@@ -392,31 +385,49 @@ def dyad_summary(clinics: Clinics) -> pd.DataFrame:
     return as_frame(summary_columns(clinics))
 
 
-def summary_columns(clinics: Clinics) -> dict[str, np.ndarray]:
+def summary_columns(
+    clinics: Clinics, columns: Collection[str] | None = None
+) -> dict[str, np.ndarray]:
     """Return the per-dyad summary's columns, in key order (categoricals as codes).
 
     Keys; the clinician's and the patient's traits (prefixed: a sweep may vary a trait's
     population median under the plain parameter name beside each agent's drawn value); every
     field's final value named in the registry (:func:`summary_fields`); and three derived
     columns: ``ruptures`` (withdrawals + confrontations), ``alliance_mean`` and
-    ``engagement_mean`` (over attended sessions; NaN for a patient who attended none).
+    ``engagement_mean`` (over attended sessions; NaN for a patient who attended none). With
+    ``columns``, only those (and the keys), read from the records and nothing else.
     """
     finals = summary_fields(clinics.composition)
     traits = [f.name for f in clinics.composition.dyad_fields if f.role == "trait"]
-    names = list(dict.fromkeys([*KEY_COLUMNS, *DERIVED_SOURCES, *traits, *finals.values()]))
-    d = record_columns(clinics.dyads, names)
-    clinician = record_columns(clinics.clinicians, CLINICIAN_TRAITS)
-    attended = np.maximum(d["sessions"], 1)
-    columns: dict[str, np.ndarray] = {name: d[name] for name in KEY_COLUMNS}
-    columns |= {f"clinician_{t}": clinician[t][d["clinician"]] for t in CLINICIAN_TRAITS}
-    columns |= {f"patient_{t}": d[t] for t in traits}
-    columns |= {column: d[field] for column, field in finals.items()}
-    columns |= {
-        "ruptures": d["withdrawals"] + d["confrontations"],
-        "alliance_mean": np.where(d["sessions"] > 0, d["alliance_sum"] / attended, np.nan),
-        "engagement_mean": np.where(d["sessions"] > 0, d["engagement_sum"] / attended, np.nan),
+
+    def wanted(column: str) -> bool:
+        return columns is None or column in columns
+
+    derived = {
+        "ruptures": ("withdrawals", "confrontations"),
+        "alliance_mean": ("sessions", "alliance_sum"),
+        "engagement_mean": ("sessions", "engagement_sum"),
     }
-    return in_key_order(columns, KEY_COLUMNS)  # as built: clinics, clinicians, patients
+    chosen = [t for t in CLINICIAN_TRAITS if wanted(f"clinician_{t}")]
+    needed = [*KEY_COLUMNS, *(["clinician"] if chosen else [])]
+    needed += [s for column, sources in derived.items() if wanted(column) for s in sources]
+    needed += [t for t in traits if wanted(f"patient_{t}")]
+    needed += [field for column, field in finals.items() if wanted(column)]
+    d = record_columns(clinics.dyads, list(dict.fromkeys(needed)))
+    out: dict[str, np.ndarray] = {name: d[name] for name in KEY_COLUMNS}
+    if chosen:
+        clinician = record_columns(clinics.clinicians, chosen)
+        out |= {f"clinician_{t}": clinician[t][d["clinician"]] for t in chosen}
+    out |= {f"patient_{t}": d[t] for t in traits if wanted(f"patient_{t}")}
+    out |= {column: d[field] for column, field in finals.items() if wanted(column)}
+    if wanted("alliance_mean") or wanted("engagement_mean"):
+        attended = np.maximum(d["sessions"], 1)
+    if wanted("ruptures"):
+        out["ruptures"] = d["withdrawals"] + d["confrontations"]
+    for column, total in (("alliance_mean", "alliance_sum"), ("engagement_mean", "engagement_sum")):
+        if wanted(column):
+            out[column] = np.where(d["sessions"] > 0, d[total] / attended, np.nan)
+    return in_key_order(out, KEY_COLUMNS)  # as built: clinics, clinicians, patients
 
 
 @jit
