@@ -101,9 +101,17 @@ FAILURES_IN_A_ROW = 10
 otherwise burn through every chunk)."""
 
 
-def plan_layout(spec: SweepSpec, design: pd.DataFrame, chunk_size: int | None) -> dict[str, Any]:
-    """Return the chunk layout: how many points (clinics of one replicate) a chunk holds."""
-    rows = point_rows(spec, design)
+def plan_layout(
+    spec: SweepSpec,
+    design: pd.DataFrame,
+    chunk_size: int | None,
+    rows: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """Return the chunk layout: how many points (clinics of one replicate) a chunk holds.
+
+    ``rows`` are the points' parameter rows (:func:`point_rows`), built here if not given.
+    """
+    rows = point_rows(spec, design) if rows is None else rows
     clinic = int((rows["n_clinicians"] * rows["patients_per_clinician"]).max())
     if chunk_size is None:
         target = (
@@ -162,13 +170,15 @@ def plan_chunks(
     skip: set[str],
     root: Path,
     reducer: str | None = None,
+    rows: np.ndarray | None = None,
 ) -> Iterator[ChunkTask]:
     """Yield the chunks still to run, replicate by replicate (lazily: memory stays flat).
 
     ``reducer`` names the clinic reducer of a ``["clinics"]`` sweep (default
-    :data:`CLINIC_REDUCER`).
+    :data:`CLINIC_REDUCER`); ``rows`` are the points' parameter rows (:func:`point_rows`),
+    built here if not given.
     """
-    rows = point_rows(spec, design)
+    rows = point_rows(spec, design) if rows is None else rows
     size = layout["points_per_chunk"]
     varied = design.set_index("point_id")
     fingerprint = compose(spec.extensions).fingerprint[:16]  # workers check theirs against it
@@ -300,7 +310,8 @@ def _run_locked(
     clinics = clinic_reducer(spec, reducer)
     previous = store.check_compatible(spec, clinics)
     design = build_design(spec)
-    layout = plan_layout(spec, design, chunk_size)
+    rows = point_rows(spec, design)  # built once: the layout's sizes and the chunks' rows
+    layout = plan_layout(spec, design, chunk_size, rows)
     if previous is not None:
         written = store.check_layout(previous, len(design))["points_per_chunk"]
         if chunk_size is not None and written != layout["points_per_chunk"]:
@@ -319,7 +330,13 @@ def _run_locked(
     limit = max_in_flight or max(4, 2 * (getattr(executor, "_max_workers", None) or 2))
     started = time.perf_counter()
     tasks = plan_chunks(
-        spec, design, layout, committed, store.root, clinics["reference"] if clinics else None
+        spec,
+        design,
+        layout,
+        committed,
+        store.root,
+        clinics["reference"] if clinics else None,
+        rows,
     )
     with SweepProgress(outcome.planned, outcome.skipped, enabled=progress) as bar:
         in_flight: dict[Future, ChunkTask] = {}
