@@ -43,13 +43,18 @@ def _add_executor_options(p: argparse.ArgumentParser, chunks: bool = True) -> No
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _check_executor_options(args: argparse.Namespace) -> None:
+    """Refuse executor options out of range, before anything is written."""
+    for option in ("workers", "dask_local", "chunk_size"):
+        _at_least(getattr(args, option, None), option.replace("_", "-"), 1)
+
+
 @contextlib.contextmanager
 def _executor(args: argparse.Namespace) -> Iterator[Executor]:
     """Open the executor the options ask for; a store or executor refusal is a usage error."""
     from experiments.runner.executors import ExecutorError, open_executor
     from experiments.runner.store import StoreError
 
-    _at_least(args.workers, "workers", 1)
     try:
         with open_executor(
             serial=args.serial,
@@ -195,12 +200,7 @@ def _remove_if_unused(out: Path) -> None:
 
 
 def _run(spec, out: Path, args: argparse.Namespace):
-    for option in ("workers", "dask_local", "chunk_size"):
-        value = getattr(args, option)
-        if value is not None and value < 1:
-            raise UsageError(
-                f"--{option.replace('_', '-')} must be a whole number >= 1, got {value}"
-            )
+    _check_executor_options(args)
     created = not out.exists()
     out = writable_dir(out)  # an existing one is probed too (nothing left behind)
     if not args.serial and args.dask_local is None and args.dask_scheduler is None:
@@ -208,24 +208,17 @@ def _run(spec, out: Path, args: argparse.Namespace):
 
         start_pool_server()  # warms up while the imports below and the sweep's set-up run
 
-    from experiments.runner.executors import ExecutorError, open_executor
-    from experiments.runner.store import StoreError
     from experiments.runner.sweep import run_sweep
 
     try:
-        with open_executor(
-            serial=args.serial,
-            workers=args.workers,
-            dask_local=args.dask_local,
-            dask_scheduler=args.dask_scheduler,
-        ) as executor:
+        with _executor(args) as executor:
             outcome = run_sweep(
                 spec, out, executor=executor, chunk_size=args.chunk_size, progress=not args.quiet
             )
-    except (StoreError, ExecutorError) as exc:
+    except UsageError:
         if created:  # a refusal leaves no trace: remove the directory this command made
             _remove_if_unused(out)
-        raise UsageError(str(exc)) from None
+        raise
     print(
         f"{spec.name}: {outcome.done} chunks run, {outcome.skipped} already done, "
         f"{len(outcome.failed)} failed; {outcome.dyad_sessions:,} dyad-sessions in "
@@ -337,6 +330,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     _at_least(args.patients, "patients", 40)
     _at_least(args.seed, "seed", 0)
+    _check_executor_options(args)
     out = writable_dir(_checked_out(args.out))
     try:
         with _executor(args) as executor:
@@ -373,7 +367,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     _at_least(args.starts, "starts", 1)
     _at_least(args.patients, "patients", 40)
     _at_least(args.seed, "seed", 0)
-    _at_least(args.workers, "workers", 1)
+    _check_executor_options(args)
     out = writable_dir(_checked_out(args.out))
     if args.holdout:
         with _executor(args) as executor:
