@@ -165,14 +165,7 @@ class Evaluations:
         store = self.store
         manifest = store.read_manifest()
         if manifest is None:
-            other = [
-                p for p in store.root.iterdir() if p.name != ".lock" and not p.name.endswith(".tmp")
-            ]
-            if other:
-                raise StoreError(
-                    f"--out '{store.root}' is not empty and holds no evaluations; "
-                    "choose an empty or new directory"
-                )
+            store.require_empty("evaluations")
             return None
         if manifest.get("kind") != KIND:
             raise StoreError(

@@ -174,12 +174,7 @@ class Store:
         """
         manifest = self.read_manifest()
         if manifest is None:
-            # A run killed while writing its first manifest leaves only a temporary file.
-            if self.root.exists() and any(not _temporary(p) for p in self.root.iterdir()):
-                raise StoreError(
-                    f"--out '{self.root}' is not empty and holds no sweep; "
-                    "choose an empty or new directory"
-                )
+            self.require_empty("sweep")
             return None
         fingerprint = model_fingerprint(spec.extensions)
         if manifest.get("model_fingerprint") not in (None, fingerprint):
@@ -203,6 +198,33 @@ class Store:
                 f"{reducer['fingerprint']}); choose another --out"
             )
         return manifest
+
+    def committed_parts(self, table: str) -> Iterator[pd.DataFrame]:
+        """Yield each committed part of ``table`` (``runs`` or ``sessions``), in chunk order.
+
+        One part at a time, so memory stays that of a part; a ``sessions`` part counts when its
+        chunk's ``runs`` part is committed too.
+        """
+        tables = ("runs", "sessions") if table == "sessions" else ("runs",)
+        for chunk in sorted(self.committed(tables)):
+            yield pd.read_parquet(self.part(table, chunk))
+
+    def require_empty(self, what: str) -> None:
+        """Refuse a directory without a manifest that holds anything but temporary files.
+
+        A run killed while writing its first manifest leaves only a temporary file (and the
+        lock file), which do not count.
+
+        Raises
+        ------
+        StoreError
+            Saying the directory holds no ``what``.
+        """
+        if self.root.exists() and any(not _temporary(p) for p in self.root.iterdir()):
+            raise StoreError(
+                f"--out '{self.root}' is not empty and holds no {what}; "
+                "choose an empty or new directory"
+            )
 
     def initialise(
         self,

@@ -293,8 +293,7 @@ def sweep_runs(
 
 def _read(store: Store, table: str, varied: Sequence[str]) -> pd.DataFrame:
     """Read a sweep's table (parts in point order) without the varied parameters' columns."""
-    parts = sorted(store.part(table, c) for c in store.committed((table,)))
-    frame = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+    frame = pd.concat(store.committed_parts(table), ignore_index=True)
     return frame.drop(columns=[c for c in varied if c in frame.columns and table == "runs"])
 
 

@@ -12,7 +12,4 @@ from experiments.runner.store import Store
 
 def committed_parts(root: Path, table: str) -> Iterator[pd.DataFrame]:
     """Yield each committed part of ``table`` (``runs`` or ``sessions``), one at a time."""
-    store = Store(root)
-    tables = ("runs", "sessions") if table == "sessions" else ("runs",)
-    for chunk in sorted(store.committed(tables)):
-        yield pd.read_parquet(store.part(table, chunk))
+    return Store(root).committed_parts(table)
