@@ -289,3 +289,24 @@ def test_results_of_another_model_version_are_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(store, "model_fingerprint", lambda extensions=(): "0123456789abcdef")
     with pytest.raises(StoreError, match="another version of the model"):
         run_sweep(small_spec(), tmp_path)
+
+
+@pytest.mark.parametrize("record", [("dyads",), ("clinics",)])
+def test_varied_values_come_from_the_points_rows_and_unset_ones_stay_nan(tmp_path, record):
+    """A worker reads the varied values off the parameter rows it runs (they reach it once);
+    a list point that leaves a parameter at its base value shows NaN there, as its design does."""
+    points = [{"repair_skill": 0.25, "attunement": 0.7}, {"repair_skill": 0.9}, {"attunement": 0.1}]
+    spec = small_spec(replicates=1, kind="list", record=record, points=points)
+    design = runner.build_design(spec)
+    rows = runner.point_rows(spec, design)
+    layout = runner.plan_layout(spec, design, chunk_size=2)
+    tasks = list(runner.plan_chunks(spec, design, layout, set(), tmp_path, rows=rows))
+    assert [t.varied for t in tasks] == [("repair_skill", "attunement")] * 2
+    assert not any(isinstance(v, pd.DataFrame) for t in tasks for v in t.__dict__.values())
+    outcome = run_sweep(spec, tmp_path / "out", chunk_size=2)
+    assert outcome.done == outcome.planned == 2 and not outcome.failed
+    name = "clinics" if record == ("clinics",) else "runs"
+    written = pd.read_parquet(tmp_path / "out" / name).drop_duplicates("point_id")
+    written = written.set_index("point_id").sort_index()[["repair_skill", "attunement"]]
+    expected = pd.DataFrame(points, columns=["repair_skill", "attunement"]).astype(float)
+    pd.testing.assert_frame_equal(written, expected, check_names=False, check_index_type=False)

@@ -58,7 +58,11 @@ class ChunkTask:
     point_ids: np.ndarray
     rep: int
     seed: int
-    varied: pd.DataFrame
+    varied: tuple[str, ...]
+    """Names of the parameters the design varies: their values are in ``params``."""
+    unset: np.ndarray | None
+    """Where a point of a list design leaves a varied parameter at its base value (points x
+    ``varied``, True there; None if nowhere): its column shows NaN, not the base value."""
     record_sessions: bool
     extensions: tuple[str, ...] = ()
     model_fingerprint: str = ""
@@ -103,14 +107,16 @@ def run_chunk(task: ChunkTask) -> dict[str, Any]:
     )
     store = Store(task.root)
     if reduce is not None:
-        table = with_varied(clinic_rows(result.dyads, reduce), task.varied, at=len(CLINIC_KEYS))
+        table = with_varied(
+            clinic_rows(result.dyads, reduce), varied_values(task), at=len(CLINIC_KEYS)
+        )
         files = {
             "clinics": write_parquet(
                 table, store.part("clinics", task.chunk), statistics=CLINIC_KEYS
             )
         }
     else:
-        table = with_varied(result.dyads, task.varied)
+        table = with_varied(result.dyads, varied_values(task))
         files = {
             "runs": write_parquet(table, store.part("runs", task.chunk), statistics=KEY_COLUMNS)
         }
@@ -140,6 +146,19 @@ def run_chunk(task: ChunkTask) -> dict[str, Any]:
 def _versions() -> dict[str, str]:
     """Return this worker's versions of the project and the libraries that decide numbers."""
     return versions()
+
+
+def varied_values(task: ChunkTask) -> pd.DataFrame:
+    """Return the varied parameters' values of the chunk's points, indexed by point id.
+
+    They are read from the points' parameter rows, so they reach a worker once; NaN where the
+    design left a parameter at its base value (``task.unset``).
+    """
+    frame = pd.DataFrame(
+        {name: task.params[name].astype(np.float64) for name in task.varied},
+        index=pd.Index(task.point_ids, name="point_id"),
+    )
+    return frame if task.unset is None else frame.mask(task.unset)
 
 
 def with_varied(table: pa.Table, varied: pd.DataFrame, at: int = len(KEY_COLUMNS)) -> pa.Table:

@@ -180,7 +180,9 @@ def plan_chunks(
     """
     rows = point_rows(spec, design) if rows is None else rows
     size = layout["points_per_chunk"]
-    varied = design.set_index("point_id")
+    names = tuple(spec.varied)
+    unset = np.isnan(design[list(names)].to_numpy(dtype=float))
+    unset = unset if unset.any() else None
     fingerprint = compose(spec.extensions).fingerprint[:16]  # workers check theirs against it
     clinics = clinic_reducer(spec, reducer) or {"reference": "", "fingerprint": ""}
     for rep in range(spec.replicates):
@@ -196,7 +198,8 @@ def plan_chunks(
                 point_ids=design["point_id"].to_numpy()[start:stop],
                 rep=rep,
                 seed=spec.seed,
-                varied=varied.iloc[start:stop],
+                varied=names,
+                unset=None if unset is None else unset[start:stop],
                 record_sessions="sessions" in spec.record,
                 extensions=spec.extensions,
                 model_fingerprint=fingerprint,
