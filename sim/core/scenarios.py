@@ -80,6 +80,10 @@ SCENARIOS: dict[str, Scenario] = {
                 "collaboration": 0.65,
                 # Three concrete, agreed tasks: structure is the vignette's strength.
                 "structure": 0.7,
+                # The bond "is built when the psychologist invites the man with lung disease
+                # to share his deepest fears and truly validates his distress": warmth, as in
+                # the knee-pain vignette's "understood and cared for".
+                "warmth": 0.7,
                 # Fear of breathlessness makes activity tasks feel dangerous: hard tasks are
                 # tolerated less than in outpatient psychotherapy.
                 "tolerance": 0.25,

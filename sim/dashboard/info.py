@@ -98,7 +98,8 @@ INFO: dict[str, ScenarioInfo] = {
         ),
         how_it_works=(
             "A brief course (up to 12 sessions) with goals chosen together (collaboration "
-            "0.65) and three concrete tasks (structure 0.7). Fear of breathlessness makes "
+            "0.65), three concrete tasks (structure 0.7) and a clinician who invites his "
+            "fears and validates his distress (warmth 0.7). Fear of breathlessness makes "
             "activity feel dangerous, so the patient tolerates hard tasks less than in "
             "outpatient psychotherapy: the same pressure strains the session more."
         ),
