@@ -503,3 +503,32 @@ def test_runs_being_a_file_and_an_unwritable_out_are_refused(tmp_path, monkeypat
     monkeypatch.setattr(tempfile, "NamedTemporaryFile", refuse)
     with pytest.raises(UsageError, match="is not a writable directory"):
         writable_dir(tmp_path)
+
+
+def test_a_parts_digest_is_the_written_files(tmp_path):
+    """A receipt's size and CRC-32 come from the bytes written, not from reading the file back:
+    they must be what a resume computes from the file, and the table must read back whole."""
+    import numpy as np
+    import pyarrow as pa
+
+    from experiments.runner.io import file_digest, write_part
+
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=5_000)
+    values[::7] = np.nan
+    table = pa.table(
+        {
+            "point_id": np.arange(5_000),
+            "score": pa.array(values, from_pandas=True),
+            "status": pa.DictionaryArray.from_arrays(
+                pa.array(rng.integers(0, 3, 5_000).astype(np.int8)),
+                pa.array(["active", "completed", "dropped_out"]),
+            ),
+        }
+    )
+    path = tmp_path / "part-x.parquet"
+    digest = write_part(table, path, statistics=["point_id"])
+    assert digest == file_digest(path)
+    assert digest["size"] == path.stat().st_size
+    assert pd.read_parquet(path).equals(table.to_pandas())
+    assert [p.name for p in tmp_path.iterdir()] == ["part-x.parquet"]  # no temporary left

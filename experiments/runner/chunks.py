@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from experiments.runner.io import file_digest, write_parquet
+from experiments.runner.io import write_part
 from experiments.runner.store import Store, now, versions
 from sim.core.batch import KEY_COLUMNS, simulate
 from sim.core.composition import compose
@@ -111,17 +111,13 @@ def run_chunk(task: ChunkTask) -> dict[str, Any]:
             clinic_rows(result.dyads, reduce), varied_values(task), at=len(CLINIC_KEYS)
         )
         files = {
-            "clinics": write_parquet(
-                table, store.part("clinics", task.chunk), statistics=CLINIC_KEYS
-            )
+            "clinics": write_part(table, store.part("clinics", task.chunk), statistics=CLINIC_KEYS)
         }
     else:
         table = with_varied(result.dyads, varied_values(task))
-        files = {
-            "runs": write_parquet(table, store.part("runs", task.chunk), statistics=KEY_COLUMNS)
-        }
+        files = {"runs": write_part(table, store.part("runs", task.chunk), statistics=KEY_COLUMNS)}
     if task.record_sessions and result.sessions is not None:
-        files["sessions"] = write_parquet(
+        files["sessions"] = write_part(
             result.sessions,
             store.part("sessions", task.chunk),
             statistics=(*KEY_COLUMNS, "session"),
@@ -136,7 +132,7 @@ def run_chunk(task: ChunkTask) -> dict[str, Any]:
         "finished": now(),
         "worker": os.getpid(),
         "points_per_chunk": task.points_per_chunk,
-        "files": {table: file_digest(path) for table, path in files.items()},
+        "files": files,
         "model_fingerprint": composition.fingerprint[:16],
         "versions": _versions(),
     }

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments.runner.io import file_digest, write_parquet
+from experiments.runner.io import write_part
 from experiments.runner.store import Store, StoreError, git_commit, now, versions
 from sim.core.composition import compose
 
@@ -97,14 +97,14 @@ def run_evaluation(task: EvaluationTask) -> dict[str, Any]:
         )
     row = dict(task.function(**task.arguments))
     store = Store(task.root)
-    path = write_parquet(pd.DataFrame([row]), store.part(TABLE, task.key))
+    digest = write_part(pd.DataFrame([row]), store.part(TABLE, task.key))
     return {
         "chunk": task.key,
         "status": "ok",
         "seconds": round(time.perf_counter() - started, 4),
         "finished": now(),
         "worker": os.getpid(),
-        "files": {TABLE: file_digest(path)},
+        "files": {TABLE: digest},
         "model_fingerprint": fingerprint,
     }
 
