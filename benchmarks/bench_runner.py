@@ -27,13 +27,17 @@ the runner are measured:
 
 2. With per-dyad rows (``record = ["dyads"]``), >= 15 M dyad-sessions/s on two workers, or, as
    overhead, <= 0.7 us per dyad written per worker: the workers' time (workers x wall) not spent
-   in the kernel (estimated at the raw per-process rate), over the dyads written. Printed both
-   all-in and counting only the time inside chunks.
+   in the kernel (as each worker timed its chunks' kernel calls, recorded in their receipts),
+   over the dyads written. Printed both all-in and counting only the time inside chunks.
 
 3. Peak memory does not grow with the number of runs: a sweep with 10x the replicates peaks
    within 1.2x the memory of the smaller one. Peak RSS (``VmHWM``) of the driver and of each pool
    worker (read from ``/proc`` before the pool shuts down), and ``RUSAGE_CHILDREN``'s
    ``ru_maxrss`` (the largest child) after it has.
+
+This machine's speed drifts by 10-20% from minute to minute, so the targets' four sweeps run
+in ``--repeats`` rounds (default 3), each round after its own raw measurement and judged against
+it, and each target is judged on the median over rounds (best and every round printed beside).
 
 Every sweep runs in a fresh driver process (``python -c``, so pool workers import only what a
 real sweep's workers import), so peaks never carry over. Targets are printed beside the figures;
@@ -372,6 +376,7 @@ def sweep_job(job: dict[str, Any]) -> dict[str, Any]:
         "run_sweep_seconds": outcome.seconds,
         "chunk_seconds": [r["seconds"] for r in receipts],
         "chunk_workers": [r["worker"] for r in receipts],
+        "chunk_timings": [r.get("timings", {}) for r in receipts],
         "bytes_written": directory_bytes(out),
         "driver_rss_before_mib": driver_before,
         "driver_peak_mib": status_mib(os.getpid(), "VmHWM"),
@@ -454,16 +459,24 @@ def measure_sweep(
 def time_budget(sweep: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
     """Split the workers' time (workers x wall) into kernel, building, rest of chunks, outside.
 
-    Kernel and building times are estimated from the raw kernel's per-process rates; the rest of
-    a chunk's time is its summary table, Parquet file and receipt. Outside chunks is everything
-    else: process start-up (spawn, imports, Numba cache loading), waiting for work, idle workers
-    at the end and shutdown, in seconds per worker too.
+    Kernel and building times are what the workers timed in each chunk (the receipts'
+    ``timings``), so a machine whose speed drifts between the raw measurement and the sweep does
+    not move the overhead; estimated from the raw per-process rates only for receipts without
+    them. The rest of a chunk's time is its summary table, Parquet file and receipt. Outside
+    chunks is everything else: process start-up (spawn, imports, Numba cache loading), waiting
+    for work, idle workers at the end and shutdown, in seconds per worker too.
     """
     workers = sweep["workers"]
     available = workers * sweep["wall_seconds"]
     in_chunks = sum(sweep["chunk_seconds"])
-    kernel = sweep["dyad_sessions"] / (raw["sustained_rate"] / raw["processes"])
-    building = sweep["dyads"] / raw["build_dyads_rate"]
+    timings = sweep.get("chunk_timings") or []
+    measured = bool(timings) and all("kernel" in t and "build" in t for t in timings)
+    if measured:  # timed by the workers themselves, on the machine as it ran the sweep
+        kernel = sum(t["kernel"] for t in timings)
+        building = sum(t["build"] for t in timings)
+    else:  # receipts without timings: estimated from the raw rates
+        kernel = sweep["dyad_sessions"] / (raw["sustained_rate"] / raw["processes"])
+        building = sweep["dyads"] / raw["build_dyads_rate"]
     per_worker = [
         sweep["wall_seconds"]
         - sum(
@@ -475,6 +488,7 @@ def time_budget(sweep: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
     ]
     per_worker += [sweep["wall_seconds"]] * (workers - len(per_worker))  # workers without work
     return {
+        "measured": measured,
         "overhead_us_per_dyad": (available - kernel) / sweep["dyads"] * 1e6,
         "chunk_overhead_us_per_dyad": (in_chunks - kernel) / sweep["dyads"] * 1e6,
         "kernel": kernel / available,
@@ -484,6 +498,33 @@ def time_budget(sweep: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
         "outside_seconds_per_worker": per_worker,
         "chunk_seconds_median": float(np.median(sweep["chunk_seconds"])),
         "first_chunk_seconds": sweep["chunk_seconds"][0] if sweep["chunk_seconds"] else 0.0,
+    }
+
+
+def round_figures(one: dict[str, Any]) -> tuple[dict[str, Any], dict[str, float]]:
+    """Return one round's time budgets and ratios, each sweep against the round's raw figure."""
+    raw, sweeps = one["raw"], one["sweeps"]
+    rate, with_build = raw["sustained_rate"], raw["with_build_rate"]
+    budgets = {label: time_budget(sweep, raw) for label, sweep in sweeps.items()}
+    clinics, clinics_long = sweeps["clinics"], sweeps["clinics long"]
+    rows, rows_long = sweeps["dyads"], sweeps["dyads long"]
+    return budgets, {
+        "clinics_vs_raw": clinics["rate"] / rate,
+        "clinics_long_vs_raw": clinics_long["rate"] / rate,
+        "clinics_run_sweep_vs_raw": clinics["run_sweep_rate"] / rate,
+        "clinics_long_run_sweep_vs_raw": clinics_long["run_sweep_rate"] / rate,
+        "clinics_vs_raw_with_build": clinics["rate"] / with_build,
+        "clinics_long_vs_raw_with_build": clinics_long["rate"] / with_build,
+        "clinics_chunk_kernel_share": (
+            budgets["clinics long"]["kernel"] / (1.0 - budgets["clinics long"]["outside_chunks"])
+        ),
+        "sweep_vs_raw": rows["rate"] / rate,
+        "sweep_vs_raw_with_build": rows["rate"] / with_build,
+        "rows_rate": rows["rate"],
+        "rows_long_rate": rows_long["rate"],
+        "rows_overhead_us_per_dyad": budgets["dyads"]["overhead_us_per_dyad"],
+        "rows_chunk_overhead_us_per_dyad": budgets["dyads"]["chunk_overhead_us_per_dyad"],
+        "rows_long_overhead_us_per_dyad": budgets["dyads long"]["overhead_us_per_dyad"],
     }
 
 
@@ -608,6 +649,13 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Sizes]:
         "and measure again (twice at most) if they did not stay quiet "
         "(default 0: no wait)",
     )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        metavar="K",
+        help="rounds of the targets' sweeps, each after its own raw kernel measurement; the "
+        "targets are judged on the median over rounds (default 3; --quick 1)",
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write results as JSON")
     args = parser.parse_args(argv)
     sizes = (
@@ -621,6 +669,10 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Sizes]:
         if args.quick
         else Sizes()
     )
+    if args.repeats is None:
+        args.repeats = 1 if args.quick else 3
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
     if args.dyad_sessions is not None:
         if args.dyad_sessions <= 0:
             parser.error("--dyad-sessions must be positive")
@@ -688,38 +740,71 @@ def main(argv: Sequence[str] | None = None) -> int:
     def replicates_for(target: float, chunks: int) -> int:
         return max(1, math.ceil(target / (per_chunk * chunks)))
 
-    sweeps: dict[str, dict[str, Any]] = {}
+    main_replicates = replicates_for(sizes.sweep_dyad_sessions, per_rep)
+    timed = [  # the targets' sweeps: run once per round, each round against its own raw figure
+        ("clinics", main_replicates, "clinics"),
+        ("clinics long", main_replicates * LONG_FACTOR, "clinics"),
+        ("dyads", main_replicates, "dyads"),
+        ("dyads long", main_replicates * LONG_FACTOR, "dyads"),
+    ]
+    once = [
+        ("dyads + sessions", replicates_for(sizes.panel_dyad_sessions, per_rep), "sessions"),
+        ("memory small", sizes.memory_replicates, "dyads"),
+        ("memory large", sizes.memory_replicates * MEMORY_FACTOR, "dyads"),
+    ]
+    rounds: list[dict[str, Any]] = []
+    others: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-runner-") as tmp:
         scratch = Path(tmp)
-        main_replicates = replicates_for(sizes.sweep_dyad_sessions, per_rep)
-        plan = [
-            ("clinics", main_replicates, "clinics"),
-            ("clinics long", main_replicates * LONG_FACTOR, "clinics"),
-            ("dyads", main_replicates, "dyads"),
-            ("dyads long", main_replicates * LONG_FACTOR, "dyads"),
-            ("dyads + sessions", replicates_for(sizes.panel_dyad_sessions, per_rep), "sessions"),
-            ("memory small", sizes.memory_replicates, "dyads"),
-            ("memory large", sizes.memory_replicates * MEMORY_FACTOR, "dyads"),
-        ]
-        for label, replicates, record in plan:
+        for k in range(args.repeats):
+            if k:
+                print(f"  round {k + 1}: raw kernel again ...", flush=True)
+            round_raw = (
+                raw
+                if k == 0
+                else when_quiet(
+                    args.wait_quiet, raw_kernel, kernel_spec, "run_courses", WORKERS, sizes.courses
+                )
+            )
+            round_sweeps = {}
+            for label, replicates, record in timed:
+                print(f"  running sweep '{label}' ({replicates} replicates) ...", flush=True)
+                round_sweeps[label] = when_quiet(
+                    args.wait_quiet, measure_sweep, label, sizes.points, replicates, record, scratch
+                )
+            rounds.append({"raw": round_raw, "sweeps": round_sweeps})
+        for label, replicates, record in once:
             print(f"  running sweep '{label}' ({replicates} replicates) ...", flush=True)
-            sweeps[label] = when_quiet(
+            others[label] = when_quiet(
                 args.wait_quiet, measure_sweep, label, sizes.points, replicates, record, scratch
             )
-    print()
-    print_sweep_table(list(sweeps.values()), raw_rate)
+    last_raw = rounds[-1]["raw"]
+    for k, one in enumerate(rounds):
+        rate = one["raw"]["sustained_rate"]
+        print(f"\nround {k + 1} of {len(rounds)}: raw 2 x run_courses {rate:,.0f} dyad-sessions/s")
+        print_sweep_table(list(one["sweeps"].values()), rate)
+        one["budgets"], one["ratios"] = round_figures(one)
+    print(
+        f"\nonce, against the last round's raw figure ({last_raw['sustained_rate']:,.0f} "
+        "dyad-sessions/s)"
+    )
+    print_sweep_table(list(others.values()), last_raw["sustained_rate"])
 
     print(
-        "\nwhere the workers' time went (share of workers x wall; kernel and building "
-        "estimated from the raw rates)"
+        "\nwhere the workers' time went (share of workers x wall; kernel and building as the "
+        "workers timed them in each chunk)"
     )
     print(
         f"  {'sweep':<20}{'kernel':>8}{'build':>8}{'rest of chunk':>15}{'outside':>9}"
         f"{'outside s/worker':>18}{'chunk s (1st, median)':>23}{'us/dyad (all, chunks)':>23}"
     )
-    budgets = {}
-    for label, sweep in sweeps.items():
-        budget = budgets[label] = time_budget(sweep, raw)
+    budgets = {label: time_budget(sweep, last_raw) for label, sweep in others.items()}
+    rows = [
+        (f"{label} #{k + 1}" if len(rounds) > 1 else label, budget)
+        for k, one in enumerate(rounds)
+        for label, budget in one["budgets"].items()
+    ] + list(budgets.items())
+    for label, budget in rows:
         outside = ", ".join(f"{x:.2f}" for x in budget["outside_seconds_per_worker"])
         chunk_s = f"{budget['first_chunk_seconds']:.2f}, {budget['chunk_seconds_median']:.2f}"
         per_dyad = (
@@ -729,6 +814,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"  {label:<20}{budget['kernel']:>8.1%}{budget['build']:>8.1%}"
             f"{budget['chunk_other']:>15.1%}{budget['outside_chunks']:>9.1%}"
             f"{outside:>18}{chunk_s:>23}{per_dyad:>23}"
+            + ("" if budget["measured"] else "  (estimated)")
         )
     print(
         "  (build: sim.core.state.build of each chunk's clinics; rest of chunk: summary table "
@@ -737,26 +823,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "time outside the kernel per dyad simulated, all of it and inside chunks only)"
     )
 
-    clinics, clinics_long = sweeps["clinics"], sweeps["clinics long"]
-    main_sweep, rows_long = sweeps["dyads"], sweeps["dyads long"]
-    small_sweep, large_sweep = sweeps["memory small"], sweeps["memory large"]
-    ratios = {
-        "clinics_vs_raw": clinics["rate"] / raw_rate,
-        "clinics_long_vs_raw": clinics_long["rate"] / raw_rate,
-        "clinics_vs_raw_with_build": clinics["rate"] / raw["with_build_rate"],
-        "clinics_long_vs_raw_with_build": clinics_long["rate"] / raw["with_build_rate"],
-        "clinics_chunk_kernel_share": (
-            budgets["clinics long"]["kernel"] / (1.0 - budgets["clinics long"]["outside_chunks"])
-        ),
-        "sweep_vs_raw": main_sweep["rate"] / raw_rate,
-        "rows_rate": main_sweep["rate"],
-        "rows_long_rate": rows_long["rate"],
-        "rows_overhead_us_per_dyad": budgets["dyads"]["overhead_us_per_dyad"],
-        "rows_chunk_overhead_us_per_dyad": budgets["dyads"]["chunk_overhead_us_per_dyad"],
-        "rows_long_overhead_us_per_dyad": budgets["dyads long"]["overhead_us_per_dyad"],
-        "sweep_with_sessions_vs_raw": sweeps["dyads + sessions"]["rate"] / raw_rate,
-        "large_sweep_vs_raw": large_sweep["rate"] / raw_rate,
-        "sweep_vs_raw_with_build": main_sweep["rate"] / raw["with_build_rate"],
+    per_round = {key: [one["ratios"][key] for one in rounds] for key in rounds[0]["ratios"]}
+    ratios: dict[str, float] = {key: float(np.median(v)) for key, v in per_round.items()}
+    small_sweep, large_sweep = others["memory small"], others["memory large"]
+    clinics = rounds[0]["sweeps"]["clinics"]
+    clinics_long = rounds[0]["sweeps"]["clinics long"]
+    main_sweep, rows_long = rounds[0]["sweeps"]["dyads"], rounds[0]["sweeps"]["dyads long"]
+    ratios |= {
+        "sweep_with_sessions_vs_raw": others["dyads + sessions"]["rate"]
+        / last_raw["sustained_rate"],
+        "large_sweep_vs_raw": large_sweep["rate"] / last_raw["sustained_rate"],
         "chunk_kernel_share": (
             budgets["memory large"]["kernel"] / (1.0 - budgets["memory large"]["outside_chunks"])
         ),
@@ -770,58 +846,79 @@ def main(argv: Sequence[str] | None = None) -> int:
             if small_sweep["children_maxrss_mib"]
             else math.nan
         ),
-        "memory_clinics_worker": (
-            max(clinics_long["worker_peaks_mib"], default=math.nan)
-            / max(clinics["worker_peaks_mib"], default=math.nan)
+        "memory_clinics_worker": max(
+            max(one["sweeps"]["clinics long"]["worker_peaks_mib"], default=math.nan)
+            / max(one["sweeps"]["clinics"]["worker_peaks_mib"], default=math.nan)
+            for one in rounds
         ),
     }
-    print("\ntargets")
+
+    def print_rounds(
+        label: str,
+        key: str,
+        target: str,
+        at_least: float | None = None,
+        at_most: float | None = None,
+        scale: float = 1.0,
+    ) -> None:
+        """Print a per-round figure: the median over rounds (judged), then best and each round."""
+        values = [v * scale for v in per_round[key]]
+        median = ratios[key] * scale
+        if at_least is not None:
+            status = kb.verdict(median, at_least * scale)
+        elif at_most is not None:
+            status = kb.verdict(median, at_most * scale, at_most=True)
+        else:
+            status = ""
+        print_ratio(label, median, target, status)
+        if len(values) > 1:
+            best = min(values) if at_most is not None else max(values)
+            each = ", ".join(f"{v:.2f}" for v in values)
+            print(f"      (median of {len(values)} rounds; best {best:.2f}; rounds: {each})")
+
+    print(f"\ntargets (each judged on the median of its {len(rounds)} round(s))")
     for sweep, key in ((clinics, "clinics_vs_raw"), (clinics_long, "clinics_long_vs_raw")):
         big_enough = sweep["dyad_sessions"] >= TARGET_SWEEP_DYAD_SESSIONS
-        print_ratio(
-            f"clinics sweep of {sweep['dyad_sessions'] / 1e6:.1f} M / raw 2 x run_courses",
-            ratios[key],
+        print_rounds(
+            f"clinics sweep of {sweep['dyad_sessions'] / 1e6:.1f} M / raw 2 x run_courses"
+            + ("" if big_enough else " (below 20 M)"),
+            key,
             ">= 0.85",
-            kb.verdict(ratios[key], TARGET_SWEEP_VS_RAW)
-            + ("" if big_enough else " (sweep below 20 M: not the target's size)"),
+            at_least=TARGET_SWEEP_VS_RAW,
         )
-        print_ratio(
+        print_rounds(
             "  same, timed by run_sweep itself (pool already open)",
-            sweep["run_sweep_rate"] / raw_rate,
+            key.replace("_vs_raw", "_run_sweep_vs_raw"),
             "(info)",
-            "",
         )
-        print_ratio(
-            "  same, against raw kernel + building the clinics",
-            ratios[f"{key[:-7]}_vs_raw_with_build"],
-            "(info)",
-            "",
+        print_rounds(
+            "  same, against raw kernel + building the clinics", f"{key}_with_build", "(info)"
         )
-    print_ratio(
+    print_rounds(
         "kernel share of a clinics chunk's time (their ceiling)",
-        ratios["clinics_chunk_kernel_share"],
+        "clinics_chunk_kernel_share",
         "(info)",
-        "",
     )
     for sweep, key in ((main_sweep, "rows_rate"), (rows_long, "rows_long_rate")):
-        print_ratio(
+        print_rounds(
             f"per-dyad rows, {sweep['dyad_sessions'] / 1e6:.1f} M sweep: M dyad-sessions/s",
-            ratios[key] / 1e6,
+            key,
             ">= 15",
-            kb.verdict(ratios[key], TARGET_ROWS_RATE),
+            at_least=TARGET_ROWS_RATE,
+            scale=1e-6,
         )
     for key, label in (
         ("rows_overhead_us_per_dyad", f"{main_sweep['dyad_sessions'] / 1e6:.1f} M, all-in"),
         ("rows_chunk_overhead_us_per_dyad", f"{main_sweep['dyad_sessions'] / 1e6:.1f} M, chunks"),
         ("rows_long_overhead_us_per_dyad", f"{rows_long['dyad_sessions'] / 1e6:.1f} M, all-in"),
     ):
-        print_ratio(
+        print_rounds(
             f"  or us per dyad written per worker ({label})",
-            ratios[key],
+            key,
             "<= 0.7",
-            kb.verdict(ratios[key], TARGET_ROWS_OVERHEAD_US, at_most=True),
+            at_most=TARGET_ROWS_OVERHEAD_US,
         )
-    print_ratio("per-dyad rows sweep / raw 2 x run_courses", ratios["sweep_vs_raw"], "(info)", "")
+    print_rounds("per-dyad rows sweep / raw 2 x run_courses", "sweep_vs_raw", "(info)")
     print_ratio(
         "sweep with per-session panel / raw", ratios["sweep_with_sessions_vs_raw"], "(info)", ""
     )
@@ -863,8 +960,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
     other_load = run_meter.other_load()
-    rows = [raw, single, session_kernel, threaded, *sweeps.values()]
-    worst = max(r["other_load"] for r in rows)
+    measurements = [single, session_kernel, threaded, *others.values()]
+    for one in rounds:
+        measurements += [one["raw"], *one["sweeps"].values()]
+    worst = max(r["other_load"] for r in measurements)
     print(
         f"\nother processes kept {other_load:.2f} cores busy on average during this run"
         + (" (waits for quiet included)" if args.wait_quiet > 0 else "")
@@ -893,9 +992,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "two_processes_session_kernel": session_kernel,
                 "parallel_one_process": threaded,
             },
-            "sweeps": sweeps,
-            "time_budgets": budgets,
+            "rounds": rounds,
+            "sweeps_once": others,
+            "time_budgets_once": budgets,
             "ratios": ratios,
+            "ratios_per_round": per_round,
             "targets": {
                 "sweep_dyad_sessions": TARGET_SWEEP_DYAD_SESSIONS,
                 "clinics_vs_raw": TARGET_SWEEP_VS_RAW,

@@ -310,3 +310,15 @@ def test_varied_values_come_from_the_points_rows_and_unset_ones_stay_nan(tmp_pat
     written = written.set_index("point_id").sort_index()[["repair_skill", "attunement"]]
     expected = pd.DataFrame(points, columns=["repair_skill", "attunement"]).astype(float)
     pd.testing.assert_frame_equal(written, expected, check_names=False, check_index_type=False)
+
+
+def test_receipts_say_where_a_chunks_time_went(reference):
+    """Each receipt carries the worker's own timing of building, kernel and tables (what the
+    runner benchmark measures overhead from), within the chunk's own time."""
+    receipts = [r for r in Store(reference).receipts() if r["status"] == "ok"]
+    assert receipts
+    for receipt in receipts:
+        timings = receipt["timings"]
+        assert set(timings) == {"build", "kernel", "tables"}
+        assert all(value >= 0 for value in timings.values())
+        assert sum(timings.values()) <= receipt["seconds"] + 1e-3

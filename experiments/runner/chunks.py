@@ -129,6 +129,8 @@ def run_chunk(task: ChunkTask) -> dict[str, Any]:
         "dyads": len(result.dyads),
         "dyad_sessions": result.dyad_sessions,
         "seconds": round(time.perf_counter() - started, 4),
+        # Where the chunk's time went inside simulate (build, kernel, tables): overhead measured.
+        "timings": {name: round(value, 4) for name, value in result.seconds.items()},
         "finished": now(),
         "worker": os.getpid(),
         "points_per_chunk": task.points_per_chunk,

@@ -10,8 +10,9 @@ call. For the same seed, point id, replicate and parameters it gives exactly the
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -67,11 +68,16 @@ class SimulationResult:
         Per-session panel (one row per attended session), if asked for.
     dyad_sessions : int
         Dyad-sessions simulated (the unit of throughput).
+    seconds : dict
+        Where the call's time went (wall-clock seconds): ``build`` (the clinics' intake),
+        ``kernel`` (running the courses) and ``tables`` (the output tables). Not part of the
+        results: what a sweep's receipt records, so that overhead is measured, not estimated.
     """
 
     dyads: pd.DataFrame | pa.Table
     sessions: pd.DataFrame | pa.Table | None
     dyad_sessions: int
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def parameter_rows(
@@ -225,14 +231,24 @@ def simulate(
         np.arange(len(parameters)) if rows is None else np.asarray(rows, dtype=np.int64),
         record_sessions,
     )
+    started = time.perf_counter()
     clinics = build(
         parameters, seed, point_ids=point_ids, reps=reps, rows=rows, composition=composition
     )
+    built = time.perf_counter()
     panel = run_to_end(clinics, record_sessions=record_sessions, parallel=parallel)
+    ran = time.perf_counter()
+    dyads = make_table(summary_columns(clinics, columns))
+    sessions = make_table(panel_columns(panel)) if record_sessions else None
     return SimulationResult(
-        dyads=make_table(summary_columns(clinics, columns)),
-        sessions=make_table(panel_columns(panel)) if record_sessions else None,
+        dyads=dyads,
+        sessions=sessions,
         dyad_sessions=int(clinics.dyads["sessions"].sum()),
+        seconds={
+            "build": built - started,
+            "kernel": ran - built,
+            "tables": time.perf_counter() - ran,
+        },
     )
 
 
