@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/alliance study rupture_repair --out results/rupture_repair
+	$(BIN)/alliance study rupture_repair --out results/rupture_repair --replace
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,5 +1,6 @@
 """A catalogue of bad sweep specs: one clear line, exit status 2, existing results untouched."""
 
+import pandas as pd
 import pytest
 
 from sim.cli.experiments import main
@@ -171,3 +172,40 @@ def test_missing_spec_file_and_different_spec(existing, tmp_path, capsys):
     assert "cannot read spec file" in err[0]
     assert "holds results of a different spec" in err[1]
     assert snapshot(existing) == before
+
+
+def test_replace_moves_results_it_cannot_continue_aside_and_starts_afresh(tmp_path, capsys):
+    """`--replace` (what `make demo` uses, so that it still runs after the model changes): the
+    results of another spec (or model version) are moved aside whole, never deleted; without it
+    the refusal says so; results it can continue are continued, not moved."""
+    good, other = tmp_path / "good.toml", tmp_path / "other.toml"
+    good.write_text(GOOD)
+    other.write_text(GOOD.replace("[0.2, 0.8]", "[0.3]"))
+    out = tmp_path / "results"
+    assert main(["sweep", str(good), "--out", str(out), "--serial", "--quiet"]) == 0
+    before = snapshot(out)
+    assert main(["sweep", str(other), "--out", str(out), "--serial", "--quiet"]) == 2
+    assert "or add --replace to move them aside" in capsys.readouterr().err
+    assert snapshot(out) == before
+
+    args = ["sweep", str(other), "--out", str(out), "--serial", "--quiet", "--replace"]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    (aside,) = tmp_path.glob("results.replaced-*")
+    assert f"moved them to '{aside}'" in err and "different spec" in err
+    assert snapshot(aside) == before  # the old results, whole
+    assert len(pd.read_parquet(out / "design.parquet")) == 1  # the new spec's one point
+    assert len(pd.read_parquet(aside / "design.parquet")) == 2
+    resumed = snapshot(out)
+    assert main(args) == 0  # results it can continue: nothing moved, nothing rerun
+    assert list(tmp_path.glob("results.replaced-*")) == [aside]
+    assert {k: v for k, v in snapshot(out).items() if k.name != "manifest.json"} == {
+        k: v for k, v in resumed.items() if k.name != "manifest.json"
+    }
+
+
+def test_study_takes_replace():
+    from sim.cli.experiments import build_parser
+
+    args = build_parser().parse_args(["study", "rupture_repair", "--replace"])
+    assert args.replace is True

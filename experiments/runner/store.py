@@ -42,6 +42,19 @@ class StoreError(ValueError):
     """A results directory that cannot be used for this sweep."""
 
 
+class OtherResults(StoreError):
+    """A results directory holding results this run cannot continue.
+
+    They are of another version of the model, of another spec, or of other outcome definitions:
+    only a fresh directory will do. ``root`` is the directory and ``holds`` what it holds, in words.
+    """
+
+    def __init__(self, root: Path, holds: str) -> None:
+        self.root = root
+        self.holds = holds
+        super().__init__(f"--out '{root}' holds {holds}; choose another --out")
+
+
 def now() -> str:
     """Return the current UTC time, ISO 8601."""
     return datetime.now(UTC).isoformat(timespec="seconds")
@@ -169,8 +182,9 @@ class Store:
         Raises
         ------
         StoreError
-            If the directory holds other files but no manifest, a sweep of another spec, of
-            another version of the model, or clinics computed by another reducer.
+            If the directory holds other files but no manifest; :class:`OtherResults` if it
+            holds a sweep of another spec, of another version of the model, or clinics computed
+            by another reducer.
         """
         manifest = self.read_manifest()
         if manifest is None:
@@ -178,24 +192,25 @@ class Store:
             return None
         fingerprint = model_fingerprint(spec.extensions)
         if manifest.get("model_fingerprint") not in (None, fingerprint):
-            raise StoreError(
-                f"--out '{self.root}' holds results of another version of the model (model "
-                f"fingerprint {manifest.get('model_fingerprint')}, now {fingerprint}); "
-                "choose another --out"
+            raise OtherResults(
+                self.root,
+                f"results of another version of the model (model fingerprint "
+                f"{manifest.get('model_fingerprint')}, now {fingerprint})",
             )
         if manifest.get("spec_hash") != spec.content_hash():
-            raise StoreError(
-                f"--out '{self.root}' holds results of a different spec (experiment "
+            raise OtherResults(
+                self.root,
+                f"results of a different spec (experiment "
                 f"'{manifest.get('spec', {}).get('name')}', hash {manifest.get('spec_hash')}; "
-                f"this spec's hash is {spec.content_hash()}); choose another --out"
+                f"this spec's hash is {spec.content_hash()})",
             )
         written = manifest.get("clinic_reducer")
         if reducer is not None and isinstance(written, dict) and written != reducer:
-            raise StoreError(
-                f"--out '{self.root}' holds clinics whose outcomes were computed by other "
-                f"definitions (reducer {written.get('reference')}, fingerprint "
-                f"{written.get('fingerprint')}; now {reducer['reference']}, "
-                f"{reducer['fingerprint']}); choose another --out"
+            raise OtherResults(
+                self.root,
+                f"clinics whose outcomes were computed by other definitions (reducer "
+                f"{written.get('reference')}, fingerprint {written.get('fingerprint')}; now "
+                f"{reducer['reference']}, {reducer['fingerprint']})",
             )
         return manifest
 

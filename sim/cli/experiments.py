@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor
 from pathlib import Path
@@ -41,6 +43,27 @@ def _add_executor_options(p: argparse.ArgumentParser, chunks: bool = True) -> No
     if chunks:
         p.add_argument("--chunk-size", type=int, help="clinics per chunk (default: ~200,000 dyads)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _add_replace_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="if --out holds results this run cannot continue (another version of the model, "
+        "another spec), move them aside to OUT.replaced-<UTC time> and start afresh; "
+        "nothing is deleted, and results it can continue are continued",
+    )
+
+
+def _set_aside(out: Path) -> Path:
+    """Rename ``out`` to a free ``OUT.replaced-<UTC time>`` beside it and return the new path."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    for n in itertools.count():
+        aside = out.with_name(f"{out.name}.replaced-{stamp}" + (f"-{n}" if n else ""))
+        if not aside.exists():
+            out.rename(aside)
+            return aside
+    raise AssertionError("unreachable")
 
 
 def _check_executor_options(args: argparse.Namespace) -> None:
@@ -79,6 +102,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     sweep.add_argument("spec", help="sweep spec (TOML; see the README)")
     sweep.add_argument("--out", required=True, help="results directory")
+    _add_replace_option(sweep)
     _add_executor_options(sweep)
     sweep.set_defaults(func=cmd_sweep)
 
@@ -113,6 +137,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     study.add_argument("--list", action="store_true", help="list the studies")
     study.add_argument("--out", help="results directory (default: results/<name>)")
     study.add_argument("--replicates", type=int, help="replicates (default: the config's)")
+    _add_replace_option(study)
     _add_executor_options(study)
     study.set_defaults(func=cmd_study)
 
@@ -208,13 +233,32 @@ def _run(spec, out: Path, args: argparse.Namespace):
 
         start_pool_server()  # warms up while the imports below and the sweep's set-up run
 
+    from experiments.runner.store import OtherResults
     from experiments.runner.sweep import run_sweep
 
     try:
         with _executor(args) as executor:
-            outcome = run_sweep(
-                spec, out, executor=executor, chunk_size=args.chunk_size, progress=not args.quiet
-            )
+
+            def sweep_into(directory: Path):
+                return run_sweep(
+                    spec,
+                    directory,
+                    executor=executor,
+                    chunk_size=args.chunk_size,
+                    progress=not args.quiet,
+                )
+
+            try:
+                outcome = sweep_into(out)
+            except OtherResults as exc:
+                if not args.replace:
+                    raise UsageError(f"{exc}, or add --replace to move them aside") from None
+                aside = _set_aside(out)
+                print(
+                    f"--out '{out}' held {exc.holds}: moved them to '{aside}'; starting afresh",
+                    file=sys.stderr,
+                )
+                outcome = sweep_into(writable_dir(out))
     except UsageError:
         if created:  # a refusal leaves no trace: remove the directory this command made
             _remove_if_unused(out)
