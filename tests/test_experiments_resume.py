@@ -77,6 +77,7 @@ def test_a_validation_killed_mid_way_resumes_without_recomputing(tmp_path):
     refused = subprocess.run([*other_size, "--serial", "--quiet"], capture_output=True, text=True)
     assert refused.returncode == 2
     assert refused.stderr.count("\n") == 1 and "different spec" in refused.stderr
+    assert "or add --replace to move them aside" in refused.stderr
 
     resumed = pd.read_csv(out / "validation.csv")
     fresh = run_validation(1200, 5, out=tmp_path / "fresh").table
@@ -85,6 +86,18 @@ def test_a_validation_killed_mid_way_resumes_without_recomputing(tmp_path):
         fresh[["pattern", "model", "model_low", "model_high", "passed"]],
         check_dtype=False,
     )
+
+    # --replace: the old validation is moved aside whole, and the new one written in its place.
+    before = pd.read_csv(out / "validation.csv")
+    replaced = subprocess.run(
+        [*other_size, "--serial", "--quiet", "--replace"], capture_output=True, text=True
+    )
+    assert replaced.returncode in (0, 1), replaced.stderr
+    (aside,) = tmp_path.glob("killed.replaced-*")
+    assert f"moved them to '{aside}'" in replaced.stderr
+    pd.testing.assert_frame_equal(pd.read_csv(aside / "validation.csv"), before)
+    assert _ok(out / "runs" / "psychotherapy" / "ledger.jsonl") == ["r0000-p000000"]
+    assert not pd.read_csv(out / "validation.csv").equals(before)
 
 
 def test_validation_through_the_runner_equals_the_in_memory_path(tmp_path):

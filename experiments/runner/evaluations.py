@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.runner.io import write_part
-from experiments.runner.store import Store, StoreError, git_commit, now, versions
+from experiments.runner.store import OtherResults, Store, StoreError, git_commit, now, versions
 from sim.core.composition import compose
 
 TABLE = "evaluations"
@@ -172,10 +172,10 @@ class Evaluations:
                 f"--out '{store.root}' holds a sweep, not evaluations; choose another --out"
             )
         if manifest.get("model_fingerprint") != self.fingerprint:
-            raise StoreError(
-                f"--out '{store.root}' holds results of another version of the model (model "
-                f"fingerprint {manifest.get('model_fingerprint')}, now {self.fingerprint}); "
-                "choose another --out"
+            raise OtherResults(
+                store.root,
+                f"results of another version of the model (model fingerprint "
+                f"{manifest.get('model_fingerprint')}, now {self.fingerprint})",
             )
         return manifest
 

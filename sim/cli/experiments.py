@@ -11,7 +11,7 @@ import contextlib
 import itertools
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor
 from pathlib import Path
 
@@ -64,6 +64,27 @@ def _set_aside(out: Path) -> Path:
             out.rename(aside)
             return aside
     raise AssertionError("unreachable")
+
+
+def _replacing[T](args: argparse.Namespace, out: Path, action: Callable[[Path], T]) -> T:
+    """Return ``action(out)``, handling results in ``out`` that it cannot continue.
+
+    Without ``--replace`` they are refused (a usage error naming the option); with it, ``out``
+    is moved aside whole (:func:`_set_aside`) and ``action`` runs again in a fresh ``out``.
+    """
+    from experiments.runner.store import OtherResults
+
+    try:
+        return action(out)
+    except OtherResults as exc:
+        if not getattr(args, "replace", False):
+            raise UsageError(f"{exc}, or add --replace to move them aside") from None
+        aside = _set_aside(out)
+        print(
+            f"--out '{out}' held {exc.holds}: moved them to '{aside}'; starting afresh",
+            file=sys.stderr,
+        )
+        return action(writable_dir(out))
 
 
 def _check_executor_options(args: argparse.Namespace) -> None:
@@ -159,6 +180,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--patients", type=int, help="patients per simulated population (default: 20,000)"
     )
     val.add_argument("--seed", type=int, help="root seed (default: 2026)")
+    _add_replace_option(val)
     val.add_argument(
         "--update-docs",
         action="store_true",
@@ -211,6 +233,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "calibrate on the other two from the middle of the box and judge the "
         "fold at full size (writes holdout.csv; --evaluations per fold)",
     )
+    _add_replace_option(cal)
     _add_executor_options(cal, chunks=False)
     cal.set_defaults(func=cmd_calibrate)
 
@@ -233,32 +256,21 @@ def _run(spec, out: Path, args: argparse.Namespace):
 
         start_pool_server()  # warms up while the imports below and the sweep's set-up run
 
-    from experiments.runner.store import OtherResults
     from experiments.runner.sweep import run_sweep
 
     try:
         with _executor(args) as executor:
-
-            def sweep_into(directory: Path):
-                return run_sweep(
+            outcome = _replacing(
+                args,
+                out,
+                lambda directory: run_sweep(
                     spec,
                     directory,
                     executor=executor,
                     chunk_size=args.chunk_size,
                     progress=not args.quiet,
-                )
-
-            try:
-                outcome = sweep_into(out)
-            except OtherResults as exc:
-                if not args.replace:
-                    raise UsageError(f"{exc}, or add --replace to move them aside") from None
-                aside = _set_aside(out)
-                print(
-                    f"--out '{out}' held {exc.holds}: moved them to '{aside}'; starting afresh",
-                    file=sys.stderr,
-                )
-                outcome = sweep_into(writable_dir(out))
+                ),
+            )
     except UsageError:
         if created:  # a refusal leaves no trace: remove the directory this command made
             _remove_if_unused(out)
@@ -378,12 +390,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
     out = writable_dir(_checked_out(args.out))
     try:
         with _executor(args) as executor:
-            result = validation.run_validation(
-                args.patients or validation.DEFAULT_PATIENTS,
-                validation.DEFAULT_SEED if args.seed is None else args.seed,
-                out=out,
-                executor=executor,
-                progress=not args.quiet,
+            result = _replacing(
+                args,
+                out,
+                lambda directory: validation.run_validation(
+                    args.patients or validation.DEFAULT_PATIENTS,
+                    validation.DEFAULT_SEED if args.seed is None else args.seed,
+                    out=directory,
+                    executor=executor,
+                    progress=not args.quiet,
+                ),
             )
     except TargetsError as exc:
         raise UsageError(str(exc)) from None
@@ -415,13 +431,17 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     out = writable_dir(_checked_out(args.out))
     if args.holdout:
         with _executor(args) as executor:
-            table = calibration.holdout(
+            table = _replacing(
+                args,
                 out,
-                max_evaluations=args.evaluations,
-                n_patients=args.patients or calibration.CALIBRATION_PATIENTS,
-                seed=calibration.CALIBRATION_SEED if args.seed is None else args.seed,
-                executor=executor,
-                log=print,
+                lambda directory: calibration.holdout(
+                    directory,
+                    max_evaluations=args.evaluations,
+                    n_patients=args.patients or calibration.CALIBRATION_PATIENTS,
+                    seed=calibration.CALIBRATION_SEED if args.seed is None else args.seed,
+                    executor=executor,
+                    log=print,
+                ),
             )
         for row in table.itertuples(index=False):
             print(
@@ -435,15 +455,19 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         return 0
     try:
         with _executor(args) as executor:
-            result = calibration.calibrate(
+            result = _replacing(
+                args,
                 out,
-                screen_points=args.screen,
-                max_evaluations=args.evaluations,
-                starts=args.starts,
-                n_patients=args.patients or calibration.CALIBRATION_PATIENTS,
-                seed=calibration.CALIBRATION_SEED if args.seed is None else args.seed,
-                executor=executor,
-                log=print,
+                lambda directory: calibration.calibrate(
+                    directory,
+                    screen_points=args.screen,
+                    max_evaluations=args.evaluations,
+                    starts=args.starts,
+                    n_patients=args.patients or calibration.CALIBRATION_PATIENTS,
+                    seed=calibration.CALIBRATION_SEED if args.seed is None else args.seed,
+                    executor=executor,
+                    log=print,
+                ),
             )
     except TargetsError as exc:
         raise UsageError(str(exc)) from None
