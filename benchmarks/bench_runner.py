@@ -376,7 +376,7 @@ def sweep_job(job: dict[str, Any]) -> dict[str, Any]:
         "run_sweep_seconds": outcome.seconds,
         "chunk_seconds": [r["seconds"] for r in receipts],
         "chunk_workers": [r["worker"] for r in receipts],
-        "chunk_timings": [r.get("timings", {}) for r in receipts],
+        "chunk_timings": [r["timings"] for r in receipts],
         "bytes_written": directory_bytes(out),
         "driver_rss_before_mib": driver_before,
         "driver_peak_mib": status_mib(os.getpid(), "VmHWM"),
@@ -456,27 +456,20 @@ def measure_sweep(
     return result
 
 
-def time_budget(sweep: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
+def time_budget(sweep: dict[str, Any]) -> dict[str, Any]:
     """Split the workers' time (workers x wall) into kernel, building, rest of chunks, outside.
 
     Kernel and building times are what the workers timed in each chunk (the receipts'
     ``timings``), so a machine whose speed drifts between the raw measurement and the sweep does
-    not move the overhead; estimated from the raw per-process rates only for receipts without
-    them. The rest of a chunk's time is its summary table, Parquet file and receipt. Outside
-    chunks is everything else: process start-up (spawn, imports, Numba cache loading), waiting
-    for work, idle workers at the end and shutdown, in seconds per worker too.
+    not move the overhead. The rest of a chunk's time is its summary table, Parquet file and
+    receipt. Outside chunks is everything else: process start-up (spawn, imports, Numba cache
+    loading), waiting for work, idle workers at the end and shutdown, in seconds per worker too.
     """
     workers = sweep["workers"]
     available = workers * sweep["wall_seconds"]
     in_chunks = sum(sweep["chunk_seconds"])
-    timings = sweep.get("chunk_timings") or []
-    measured = bool(timings) and all("kernel" in t and "build" in t for t in timings)
-    if measured:  # timed by the workers themselves, on the machine as it ran the sweep
-        kernel = sum(t["kernel"] for t in timings)
-        building = sum(t["build"] for t in timings)
-    else:  # receipts without timings: estimated from the raw rates
-        kernel = sweep["dyad_sessions"] / (raw["sustained_rate"] / raw["processes"])
-        building = sweep["dyads"] / raw["build_dyads_rate"]
+    kernel = sum(t["kernel"] for t in sweep["chunk_timings"])
+    building = sum(t["build"] for t in sweep["chunk_timings"])
     per_worker = [
         sweep["wall_seconds"]
         - sum(
@@ -488,7 +481,6 @@ def time_budget(sweep: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
     ]
     per_worker += [sweep["wall_seconds"]] * (workers - len(per_worker))  # workers without work
     return {
-        "measured": measured,
         "overhead_us_per_dyad": (available - kernel) / sweep["dyads"] * 1e6,
         "chunk_overhead_us_per_dyad": (in_chunks - kernel) / sweep["dyads"] * 1e6,
         "kernel": kernel / available,
@@ -505,7 +497,7 @@ def round_figures(one: dict[str, Any]) -> tuple[dict[str, Any], dict[str, float]
     """Return one round's time budgets and ratios, each sweep against the round's raw figure."""
     raw, sweeps = one["raw"], one["sweeps"]
     rate, with_build = raw["sustained_rate"], raw["with_build_rate"]
-    budgets = {label: time_budget(sweep, raw) for label, sweep in sweeps.items()}
+    budgets = {label: time_budget(sweep) for label, sweep in sweeps.items()}
     clinics, clinics_long = sweeps["clinics"], sweeps["clinics long"]
     rows, rows_long = sweeps["dyads"], sweeps["dyads long"]
     return budgets, {
@@ -798,7 +790,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"  {'sweep':<20}{'kernel':>8}{'build':>8}{'rest of chunk':>15}{'outside':>9}"
         f"{'outside s/worker':>18}{'chunk s (1st, median)':>23}{'us/dyad (all, chunks)':>23}"
     )
-    budgets = {label: time_budget(sweep, last_raw) for label, sweep in others.items()}
+    budgets = {label: time_budget(sweep) for label, sweep in others.items()}
     rows = [
         (f"{label} #{k + 1}" if len(rounds) > 1 else label, budget)
         for k, one in enumerate(rounds)
@@ -814,7 +806,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"  {label:<20}{budget['kernel']:>8.1%}{budget['build']:>8.1%}"
             f"{budget['chunk_other']:>15.1%}{budget['outside_chunks']:>9.1%}"
             f"{outside:>18}{chunk_s:>23}{per_dyad:>23}"
-            + ("" if budget["measured"] else "  (estimated)")
         )
     print(
         "  (build: sim.core.state.build of each chunk's clinics; rest of chunk: summary table "

@@ -77,7 +77,7 @@ def _replacing[T](args: argparse.Namespace, out: Path, action: Callable[[Path], 
     try:
         return action(out)
     except OtherResults as exc:
-        if not getattr(args, "replace", False):
+        if not args.replace:
             raise UsageError(f"{exc}, or add --replace to move them aside") from None
         aside = _set_aside(out)
         print(
