@@ -15,6 +15,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+WRITE_BATCH_ROWS = 65_536
+"""Rows of each column the Parquet writer encodes at a time (pyarrow's default is 1,024)."""
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
@@ -93,9 +96,11 @@ def write_part(
     The digest (what a receipt records and a resume checks, as :func:`file_digest` computes it)
     is taken from the bytes written, so the file is not read back. The Parquet options are the
     fastest to write that we measured at the same size (``benchmarks/README.md``): LZ4 pages of
-    format 2.0, and dictionary encoding for categorical columns only (for float columns of
-    simulated values it costs three times the writing time and makes files larger).
-    ``statistics`` as in :func:`write_parquet`.
+    format 2.0, dictionary encoding for categorical columns only (for float columns of
+    simulated values it costs three times the writing time and makes files larger), and
+    values handed to the encoder 65,536 rows at a time instead of 1,024 (12% less time to
+    encode a 200,000-row chunk; pages are still cut at ~1 MB). ``statistics`` as in
+    :func:`write_parquet`.
     """
     table = (
         frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
@@ -110,6 +115,7 @@ def write_part(
             write_statistics=True if statistics is None else list(statistics),
             compression="lz4",
             data_page_version="2.0",
+            write_batch_size=WRITE_BATCH_ROWS,
         )
     return {"size": sink.size, "crc32": sink.crc32}
 
