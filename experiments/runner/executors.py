@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from concurrent.futures import Executor
+from typing import Any
 
 from experiments.runner.pool import process_pool
 from experiments.runner.sweep import SerialExecutor
@@ -56,7 +57,7 @@ def open_executor(
 @contextlib.contextmanager
 def _dask(n_workers: int | None, address: str | None) -> Iterator[Executor]:
     try:
-        from dask.distributed import Client, LocalCluster
+        from dask.distributed import Client
     except ImportError:
         raise ExecutorError("Dask is not installed; pip install 'working-alliance[dask]'") from None
     if address is not None:
@@ -72,15 +73,24 @@ def _dask(n_workers: int | None, address: str | None) -> Iterator[Executor]:
         with client:
             yield client.get_executor(pure=False)
         return
-    cluster = LocalCluster(
+    with local_cluster(n_workers) as cluster, Client(cluster) as client:
+        yield client.get_executor(pure=False)
+
+
+def local_cluster(n_workers: int | None) -> Any:
+    """Start a Dask ``LocalCluster`` on this machine: single-threaded worker processes.
+
+    Shared by sweeps and fits (``alliance sweep`` and ``alliance fit`` with ``--dask-local``). No
+    dashboard, and the scheduler's HTTP endpoint on a free port: with the default (8787) a
+    second cluster on the machine warns and moves.
+    """
+    from dask.distributed import LocalCluster
+
+    return LocalCluster(
         n_workers=n_workers,
         threads_per_worker=1,
         processes=True,
         dashboard_address=None,
-        # No dashboard, and the scheduler's HTTP endpoint on a free port: with the default
-        # (8787) a second cluster on the machine warns and moves.
         scheduler_kwargs={"dashboard": False, "dashboard_address": ":0"},
         host="127.0.0.1",
     )
-    with cluster, Client(cluster) as client:
-        yield client.get_executor(pure=False)

@@ -397,22 +397,15 @@ def _sampler(kind: str, workers: int | None, dask_address: str | None):
         return pyabc.sampler.SingleCoreSampler(), lambda: None
     if kind == "pool":
         return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers), lambda: None
-    from dask.distributed import Client, LocalCluster
+    from dask.distributed import Client
+
+    from experiments.runner.executors import local_cluster
 
     if dask_address is not None:
         client = Client(dask_address, timeout="10s")
         return pyabc.sampler.DaskDistributedSampler(dask_client=client), client.close
 
-    cluster = LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        # No dashboard, and the scheduler's HTTP endpoint on a free port: with the default
-        # (8787) a second cluster on the machine warns and moves.
-        scheduler_kwargs={"dashboard": False, "dashboard_address": ":0"},
-        host="127.0.0.1",
-    )
+    cluster = local_cluster(workers)
     client = Client(cluster)
 
     def close() -> None:
