@@ -150,8 +150,12 @@ def status_is(dyads: pd.DataFrame, *names: str) -> np.ndarray:
     """
     status = dyads["status"]
     if isinstance(status.dtype, pd.CategoricalDtype):
-        wanted = [status.cat.categories.get_loc(n) for n in names if n in status.cat.categories]
-        return np.isin(status.cat.codes.to_numpy(), wanted)
+        codes = status.cat.codes.to_numpy()
+        found = np.zeros(len(codes), dtype=bool)
+        for name in names:  # a comparison per name: several times faster than np.isin here
+            if name in status.cat.categories:
+                found |= codes == status.cat.categories.get_loc(name)
+        return found
     return status.isin(names).to_numpy()
 
 
