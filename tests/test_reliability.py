@@ -448,6 +448,32 @@ def test_an_incomplete_sweep_is_analysed_only_when_asked_and_said_so(sobol_sweep
     assert "warning:" in result.stderr and "--allow-incomplete" in result.stderr
 
 
+@pytest.mark.parametrize("command", ["summarize", "sensitivity", "discover"])
+@pytest.mark.parametrize("where", ["missing", "file", "empty"])
+@pytest.mark.parametrize("incomplete", [False, True])
+def test_analyses_of_a_directory_without_a_sweep_say_so(tmp_path, command, where, incomplete):
+    """Not a directory, or one holding no sweep: one line, exit 2, with or without
+    --allow-incomplete (which once led summarize to a KeyError)."""
+    target = tmp_path / where
+    if where == "file":
+        target.write_text("not a sweep", encoding="utf-8")
+    elif where == "empty":
+        target.mkdir()
+    options = {
+        "summarize": [],
+        "sensitivity": ["--outcome", "dropout_rate"],
+        "discover": ["--outcome", "dropout_rate", "--above", "0.2"],
+    }[command]
+    args = [command, str(target), *options, *(["--allow-incomplete"] if incomplete else [])]
+    result = alliance(*args)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    expected = "holds no sweep" if where == "empty" else "is not a directory"
+    assert expected in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    left = sorted(p.name for p in tmp_path.iterdir())  # nothing created, nothing removed
+    assert left == ([] if where == "missing" else [where])
+
+
 def test_a_spec_that_is_not_utf8_and_a_scheduler_that_is_no_address(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_bytes(b'[experiment]\nname = "\xff\xfe"\n')

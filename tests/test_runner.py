@@ -109,6 +109,16 @@ def test_adding_replicates_leaves_existing_ones_unchanged(reference, tmp_path):
     assert set(runs["rep"]) == {0, 1, 2}
 
 
+def test_fewer_replicates_than_the_directory_holds_are_refused(tmp_path):
+    """Lowering replicates used to print '0 chunks run' while the store kept the old count
+    (and summaries used it): now refused, with the directory left as it was."""
+    run_sweep(small_spec(replicates=3), tmp_path, chunk_size=2)
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    with pytest.raises(StoreError, match="holds 3 replicates of this spec, more than the 2"):
+        run_sweep(small_spec(replicates=2), tmp_path, chunk_size=2)
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+
+
 def test_rerun_resumes_without_recomputing(reference, tmp_path):
     run_sweep(small_spec(), tmp_path, chunk_size=2)
     again = run_sweep(small_spec(), tmp_path, chunk_size=2)

@@ -171,6 +171,21 @@ class Store:
             )
         return manifest
 
+    def stored_spec(self) -> SweepSpec:
+        """Return the spec of the sweep this directory holds (what an analysis reads first).
+
+        Raises
+        ------
+        StoreError
+            If the directory holds no sweep, or its manifest no spec.
+        """
+        manifest = self.read_manifest()
+        if manifest is None:
+            raise StoreError(f"'{self.root}' holds no sweep")
+        if not isinstance(manifest.get("spec"), dict):
+            raise StoreError(f"'{self.manifest_path}' holds no sweep spec; restore it")
+        return SweepSpec.from_stored(manifest["spec"])
+
     def check_compatible(
         self, spec: SweepSpec, reducer: dict[str, str] | None = None
     ) -> dict[str, Any] | None:
@@ -183,8 +198,8 @@ class Store:
         ------
         StoreError
             If the directory holds other files but no manifest; :class:`OtherResults` if it
-            holds a sweep of another spec, of another version of the model, or clinics computed
-            by another reducer.
+            holds a sweep of another spec, of another version of the model, with more
+            replicates than ``spec`` asks for, or clinics computed by another reducer.
         """
         manifest = self.read_manifest()
         if manifest is None:
@@ -203,6 +218,13 @@ class Store:
                 f"results of a different spec (experiment "
                 f"'{manifest.get('spec', {}).get('name')}', hash {manifest.get('spec_hash')}; "
                 f"this spec's hash is {spec.content_hash()})",
+            )
+        held = manifest.get("replicates")
+        if isinstance(held, int) and held > spec.replicates:
+            raise OtherResults(
+                self.root,
+                f"{held} replicates of this spec, more than the {spec.replicates} it now asks "
+                "for (a results directory can gain replicates, not lose them)",
             )
         written = manifest.get("clinic_reducer")
         if reducer is not None and isinstance(written, dict) and written != reducer:

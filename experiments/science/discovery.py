@@ -32,7 +32,6 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from experiments.runner.io import write_text, write_with
-from experiments.runner.spec import SweepSpec
 from experiments.runner.store import Store
 from experiments.science.outcomes import OUTCOMES
 from experiments.science.summarize import summarize
@@ -234,12 +233,7 @@ def discover(
     if not 0.0 < min_density <= 1.0:
         raise DiscoveryError(f"--density must lie in (0, 1], got {min_density}")
     store = Store(root)
-    manifest = store.read_manifest()
-    if manifest is None:
-        raise DiscoveryError(f"'{store.root}' holds no sweep")
-    if not isinstance(manifest.get("spec"), dict):
-        raise DiscoveryError(f"'{store.manifest_path}' holds no sweep spec; restore it")
-    spec = SweepSpec.from_stored(manifest["spec"])
+    spec = store.stored_spec()
     names = spec.varied
     if spec.kind == "list" or not names:
         raise DiscoveryError(

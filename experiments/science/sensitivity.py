@@ -39,7 +39,6 @@ from scipy import stats
 
 from experiments.runner.designs import MORRIS_LEVELS, sobol_problem
 from experiments.runner.io import write_text, write_with
-from experiments.runner.spec import SweepSpec
 from experiments.runner.store import Store
 from experiments.science.summarize import OUTCOMES, summarize
 
@@ -95,12 +94,7 @@ def _load(root: str | Path, outcome: str, allow_incomplete, report, kinds: tuple
             f"--outcome '{outcome}' is unknown; choose one of: {', '.join(OUTCOMES)}"
         )
     store = Store(root)
-    manifest = store.read_manifest()
-    if manifest is None:
-        raise SensitivityError(f"'{store.root}' holds no sweep")
-    if not isinstance(manifest.get("spec"), dict):
-        raise SensitivityError(f"'{store.manifest_path}' holds no sweep spec; restore it")
-    spec = SweepSpec.from_stored(manifest["spec"])
+    spec = store.stored_spec()
     if spec.kind not in kinds:
         raise SensitivityError(
             f"'{store.root}' holds a '{spec.kind}' design; {' or '.join(kinds)} indices need "
@@ -109,7 +103,7 @@ def _load(root: str | Path, outcome: str, allow_incomplete, report, kinds: tuple
     summary = summarize(root, allow_incomplete=allow_incomplete, report=report).sort_values(
         "point_id"
     )
-    if len(summary) != manifest["layout"]["points"] or summary[outcome].isna().any():
+    if len(summary) != store.read_manifest()["layout"]["points"] or summary[outcome].isna().any():
         raise SensitivityError(
             f"'{store.root}' is incomplete or {outcome} is undefined at some "
             "points; finish the sweep first"

@@ -71,20 +71,22 @@ def summarize(
     FileNotFoundError
         If the directory holds no committed results.
     StoreError
-        If the sweep is incomplete or damaged and ``allow_incomplete`` is false.
+        If the directory holds no sweep, or the sweep is incomplete or damaged and
+        ``allow_incomplete`` is false.
     """
     store = Store(root)
+    spec = store.stored_spec()  # a directory without a sweep is refused before the chunks
     chunks, problems = store.require_complete(allow_incomplete)  # verified once, read once
     if problems and report is not None:
         report(problems)
-    clinics = clinic_parts(store, chunks)
+    clinics = clinic_parts(store, chunks, spec)
     summary = per_point(clinics, pd.read_parquet(store.design_path))
     write_parquet(summary, store.root / "summary.parquet")
     write_text(summary.to_csv(index=False), store.root / "summary.csv")
     return summary
 
 
-def clinic_parts(store: Store, chunks: set[str]) -> pd.DataFrame:
+def clinic_parts(store: Store, chunks: set[str], spec: SweepSpec | None = None) -> pd.DataFrame:
     """Return one row per clinic of the committed ``chunks``: every outcome and ``patients``.
 
     Read from the ``clinics`` parts of a sweep that records ``["clinics"]``; computed part by
@@ -97,8 +99,8 @@ def clinic_parts(store: Store, chunks: set[str]) -> pd.DataFrame:
     StoreError
         If the clinics parts were written by a reducer other than the registry's.
     """
+    spec = spec or store.stored_spec()
     manifest = store.read_manifest() or {}
-    spec = SweepSpec.from_stored(manifest["spec"])
     table = "clinics" if "clinics" in spec.tables else "runs"
     parts = sorted(store.part(table, c) for c in chunks)
     if not parts:

@@ -20,6 +20,7 @@ from sim.cli import model as sim_cli
 from sim.cli.common import (
     UsageError,
     add_allow_incomplete,
+    plural,
     sweep_dir,
     warn_incomplete,
     writable_dir,
@@ -214,7 +215,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--evaluations",
         type=int,
         default=2400,
-        help="evaluations of the local searches together (default: %(default)s)",
+        help="evaluations of the local searches together (default: %(default)s), spent in "
+        "whole steps: a step costs about one evaluation per calibrated coefficient, "
+        "and each local search takes at least one; 0 skips them",
     )
     cal.add_argument(
         "--starts",
@@ -324,7 +327,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     for problem in problems:
         print(problem, file=sys.stderr)
-    print(f"{len(verified)} chunks verified, {len(problems)} problems in {directory}")
+    print(f"{len(verified)} chunks verified, {plural(len(problems), 'problem')} in {directory}")
     return 1 if problems else 0
 
 
@@ -333,6 +336,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     from experiments.runner.store import StoreError
     from experiments.science.summarize import summarize
 
+    sweep_dir(args.dir)
     try:
         summary = summarize(
             args.dir, allow_incomplete=args.allow_incomplete, report=warn_incomplete(args.dir)
