@@ -57,6 +57,8 @@ def test_set_and_sessions_options_take_effect(tmp_path):
         (["--clinicians", "0"], "--clinicians: parameter 'n_clinicians' must be a whole number"),
         (["--scenario", "mars"], "unknown scenario 'mars'; choose one of: psychotherapy"),
         (["--seed", "x"], "argument --seed: invalid int value: 'x'"),
+        (["--set", "max_sessions=10", "--sessions", "12"], "--sessions and --set max_sessions"),
+        (["--sessions", "12", "--set", "max_sessions=12"], "give one of them"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, message):
@@ -89,6 +91,17 @@ def test_unwritable_out_is_refused_and_existing_results_untouched(tmp_path, caps
     before = {p.name: p.read_bytes() for p in good.iterdir()}
     assert main(["run", *SMALL, "--set", "warmth=7", "--out", str(good)]) == 2
     assert {p.name: p.read_bytes() for p in good.iterdir()} == before
+
+
+def test_version_and_unknown_options_of_a_command(capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["--version"])
+    assert caught.value.code == 0 and capsys.readouterr().out.startswith("alliance ")
+    with pytest.raises(SystemExit) as caught:
+        main(["params", "--quiet"])
+    err = capsys.readouterr().err
+    assert caught.value.code == 2
+    assert "unrecognized arguments: --quiet (see 'alliance params --help')" in err
 
 
 def test_help_explains_every_command(capsys):

@@ -437,7 +437,9 @@ def calibrate(
     screen_points : int
         Latin-hypercube points of the screen (0 skips it).
     max_evaluations : int
-        Evaluations of the local searches together (0 skips them).
+        Evaluations of the local searches together (0 skips them), spent in whole steps of a
+        search: a step costs about one evaluation per dimension (see :func:`refine`),
+        and every search takes at least one, so a small budget is exceeded.
     starts : int
         Local searches, one from each of the best screened points, run in parallel.
     n_patients, seed : int

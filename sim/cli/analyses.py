@@ -24,7 +24,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "intervals (bootstrap over trajectories), the noise floor from replicate "
         "variation, and a mu*-sigma plot. sobol: first-order and total indices "
         "with 95% intervals; those covering 0 are marked. Writes "
-        "sensitivity-OUTCOME.csv and .png into DIR.",
+        "sensitivity-OUTCOME.csv and .png into DIR, and the per-point summary it reads "
+        "(summary.parquet and summary.csv, as `alliance summarize` writes them).",
     )
     sens.add_argument("dir", help="results directory of a morris or sobol sweep")
     sens.add_argument("--outcome", required=True, help="outcome, e.g. dropout_rate")

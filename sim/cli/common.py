@@ -59,7 +59,12 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> i
     Errors a user can fix are printed as one line (``alliance COMMAND: error: ...``) with exit
     status 2; Ctrl+C exits 130; a closed pipe (``| head``) is not an error.
     """
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # said by the command's own parser, so the hint names its --help
+        command = next(
+            (a.choices.get(args.command) for a in parser._actions if a.dest == "command"), None
+        )
+        (command or parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return args.func(args)
     except (UsageError, ParameterError, DashboardError) as exc:
@@ -97,12 +102,17 @@ def add_allow_incomplete(p: argparse.ArgumentParser) -> None:
     )
 
 
+def plural(count: int, noun: str) -> str:
+    """Return ``count`` and ``noun``, plural unless the count is one ("1 problem", "2 problems")."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def warn_incomplete(directory: str | Path) -> Callable[[list[str]], None]:
     """Return what an analysis calls, with --allow-incomplete, to say loudly what it lacks."""
 
     def warn(problems: list[str]) -> None:
         print(
-            f"warning: '{directory}' is incomplete ({len(problems)} problems, e.g. "
+            f"warning: '{directory}' is incomplete ({plural(len(problems), 'problem')}, e.g. "
             f"{problems[0]}); analysing what is there because of --allow-incomplete",
             file=sys.stderr,
         )

@@ -17,6 +17,16 @@ from sim.core.params import ParameterError, check_seed, check_value, markdown_ta
 from sim.core.scenarios import SCENARIOS
 
 
+def _version() -> str:
+    """Return the installed project's version (``unknown`` when run from an uninstalled tree)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("working-alliance")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def _parse_set(items: Sequence[str]) -> dict[str, float]:
     """Parse repeated ``--set NAME=VALUE`` into validated overrides."""
     overrides: dict[str, float] = {}
@@ -57,10 +67,13 @@ def _clinic_overrides(args: argparse.Namespace) -> dict[str, float]:
     ):
         value = getattr(args, option)
         if value is not None:
+            flag = f"--{option.replace('_', '-')}"
+            if name in overrides:
+                raise UsageError(f"{flag} and --set {name} both set {name}; give one of them")
             try:
                 overrides[name] = check_value(name, value)
             except ParameterError as exc:
-                raise UsageError(f"--{option.replace('_', '-')}: {exc}") from None
+                raise UsageError(f"{flag}: {exc}") from None
     return overrides
 
 
@@ -78,6 +91,7 @@ def build_parser(extra: Iterable[AddCommands] = ()) -> argparse.ArgumentParser:
         description="Simulate the working alliance between clinicians and patients: "
         "goals, tasks and bond, needs and motivation, ruptures and repairs.",
     )
+    parser.add_argument("--version", action="version", version=f"alliance {_version()}")
     sub = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=Parser
     )
@@ -96,8 +110,8 @@ def build_parser(extra: Iterable[AddCommands] = ()) -> argparse.ArgumentParser:
     params = sub.add_parser(
         "params",
         help="list every parameter with default, bounds, meaning",
-        description="List the parameter table: name, default, bounds, "
-        "unit, meaning and source of the default.",
+        description="List the parameter table: name, default, bounds and meaning "
+        "(--markdown adds each unit and the source of each default).",
     )
     params.add_argument(
         "--group",
