@@ -149,3 +149,15 @@ def test_sobol_marks_intervals_covering_zero(tmp_path):
     assert not table.loc["dropout_base", "ST_covers_zero"]
     expected = table["S1"] - table["S1_conf"] <= 0
     assert (table["S1_covers_zero"] == expected).all()
+
+
+def test_a_saturated_outcome_is_noted():
+    """Many points pinned at a bound (all patients dropping out) make indices understate."""
+    free = np.linspace(0.1, 0.9, 80)
+    assert sensitivity.saturation_words(free, "dropout_rate") is None
+    pinned = np.concatenate([free, np.ones(25)])  # 24% of the points at 1
+    note = sensitivity.saturation_words(pinned, "dropout_rate")
+    assert note is not None and "24% of the design points give dropout_rate = 1" in note
+    assert "highest" in note
+    low = np.concatenate([free, np.zeros(40), [np.nan]])
+    assert "lowest" in sensitivity.saturation_words(low, "recovered_rate")

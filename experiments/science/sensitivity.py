@@ -47,6 +47,9 @@ FLOOR_QUANTILE = 0.95
 """The noise floor is this quantile of a do-nothing parameter's μ*."""
 FLOOR_TARGET = 0.1
 """``replicates_needed`` brings the noise floor below this share of the largest μ*."""
+SATURATED_SHARE = 0.2
+"""A note is due when at least this share of design points sit at the outcome's lowest or
+highest value (:func:`saturation_words`)."""
 
 
 class SensitivityError(ValueError):
@@ -248,6 +251,31 @@ def floor_words(result: MorrisResult) -> str:
         f"{result.replicates_needed} replicates would bring it under "
         f"{FLOOR_TARGET:.0%} of the largest mu*"
     )
+
+
+def saturation_words(values: np.ndarray, outcome: str) -> str | None:
+    """Return a note when many design points share the outcome's lowest or highest value.
+
+    Where an outcome is pinned at a bound (every patient dropping out after session 1, say), no
+    parameter can move it, so elementary effects and Sobol indices computed over the whole box
+    understate what each parameter does where the outcome is free: ranges wide enough to reach
+    such corners (the default of a design without ``[design.parameters]``: every free
+    parameter over its full bounds) screen the corners, not the model. None when fewer than
+    :data:`SATURATED_SHARE` of the points are tied at either end.
+    """
+    values = np.asarray(values, float)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return None
+    for extreme, end in ((values.max(), "highest"), (values.min(), "lowest")):
+        share = float(np.mean(values == extreme))
+        if share >= SATURATED_SHARE:
+            return (
+                f"note: {share:.0%} of the design points give {outcome} = {extreme:.4g}, its "
+                f"{end} value: it cannot move there, so these indices understate what each "
+                "parameter does elsewhere; narrow the ranges in [design.parameters]"
+            )
+    return None
 
 
 def _mu_star_sigma_plot(result: MorrisResult, outcome: str, path: Path) -> None:

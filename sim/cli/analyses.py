@@ -143,6 +143,12 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     else:
         covers = int(table[["S1_covers_zero", "ST_covers_zero"]].to_numpy().sum())
         print(f"{covers} of {2 * len(table)} intervals cover 0 (*_covers_zero)")
+    import pandas as pd
+
+    values = pd.read_parquet(directory / "summary.parquet", columns=[args.outcome])
+    note = sensitivity.saturation_words(values[args.outcome].to_numpy(), args.outcome)
+    if note:
+        print(note)
     print(f"wrote {directory / f'sensitivity-{args.outcome}.csv'} and .png")
     return 0
 
