@@ -288,7 +288,7 @@ class Store:
             "model_fingerprint": model_fingerprint(spec.extensions),
             "seed": spec.seed,
             "design_seed": spec.design_seed,
-            "replicates": max(spec.replicates, (previous or {}).get("replicates", 0)),
+            "replicates": spec.replicates,  # never fewer than before: check_compatible
             "layout": (previous or {}).get("layout", layout),
             **({"clinic_reducer": dict(reducer)} if reducer is not None else {}),
             "versions": versions(),

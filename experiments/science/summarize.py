@@ -86,7 +86,7 @@ def summarize(
     return summary
 
 
-def clinic_parts(store: Store, chunks: set[str], spec: SweepSpec | None = None) -> pd.DataFrame:
+def clinic_parts(store: Store, chunks: set[str], spec: SweepSpec) -> pd.DataFrame:
     """Return one row per clinic of the committed ``chunks``: every outcome and ``patients``.
 
     Read from the ``clinics`` parts of a sweep that records ``["clinics"]``; computed part by
@@ -99,7 +99,6 @@ def clinic_parts(store: Store, chunks: set[str], spec: SweepSpec | None = None) 
     StoreError
         If the clinics parts were written by a reducer other than the registry's.
     """
-    spec = spec or store.stored_spec()
     manifest = store.read_manifest() or {}
     table = "clinics" if "clinics" in spec.tables else "runs"
     parts = sorted(store.part(table, c) for c in chunks)
